@@ -1,0 +1,336 @@
+"""The `fazhi-ie` command line: extract, validate, evaluate, stats, convert.
+
+Every expected failure (unreadable input, schema violations, a missing model) ends in one
+line on stderr and a non-zero exit status, never a traceback; `--debug` shows the
+traceback for a bug report.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import sys
+from importlib import resources
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from .document import Document, SchemaError
+from .engines import ENGINE_NAMES, ModelNotInstalledError
+from .io.jsonl import InputError, read_jsonl, read_records, write_jsonl
+from .schema import validate_record
+
+FORMATS = ("jsonl", "csv", "table")
+CONVERT_FORMATS = ("jsonl", "labelstudio", "doccano")
+TEXT_SUFFIXES = (".txt",)
+JSONL_SUFFIXES = (".jsonl",)
+SAMPLE_NAME = "sample_report.txt"
+FACT_COLUMNS = ("doc_id", "metric", "value", "number", "unit", "qualifier", "change", "agent", "time", "program",
+                "sentence_start", "sentence_end", "metric_start", "metric_end", "value_start", "value_end")
+
+
+class CliError(Exception):
+    """An error worth one line to the user."""
+
+
+def _err(message: str) -> None:
+    print(f"fazhi-ie: {message}", file=sys.stderr)
+
+
+# --- input ---------------------------------------------------------------------------------
+def expand_paths(paths: Sequence[str]) -> list[Path]:
+    """Files as given, directories expanded to their .txt and .jsonl files (sorted)."""
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in TEXT_SUFFIXES + JSONL_SUFFIXES)
+            if not found:
+                raise CliError(f"{path}: directory holds no .txt or .jsonl files")
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise CliError(f"{path}: no such file or directory")
+    return files
+
+
+def read_text_file(path: Path) -> str:
+    """The whole file as text; refuses binary and non-UTF-8 input with a clear message."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if b"\x00" in raw[:8192]:
+        raise InputError(f"{path}: looks like a binary file, not text")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text (invalid byte at offset {exc.start}); convert it to UTF-8 first") from None
+
+
+def documents_from(path: Path) -> list[Document]:
+    """A .txt file is one document (id = file stem); a .jsonl file holds documents with text."""
+    if path.suffix in JSONL_SUFFIXES:
+        docs = []
+        for lineno, record in read_records(path):
+            if not isinstance(record.get("text"), str):
+                raise InputError(f"{path}:{lineno}: a document line needs a string 'text' field")
+            docs.append(Document(str(record.get("id", f"{path.stem}-{lineno}")), record["text"], dict(record.get("meta") or {})))
+        return docs
+    return [Document(path.stem, read_text_file(path), {"source": str(path)})]
+
+
+# --- output --------------------------------------------------------------------------------
+def fact_rows(docs: Iterable[Document]) -> Iterable[dict]:
+    for doc in docs:
+        for fact in doc.facts:
+            ev = fact.evidence
+            yield {"doc_id": doc.id, "metric": fact.metric, "value": fact.value, "number": fact.number,
+                   "unit": fact.unit, "qualifier": fact.qualifier, "change": fact.change, "agent": fact.agent,
+                   "time": fact.time, "program": fact.program, "sentence_start": ev.sentence_start,
+                   "sentence_end": ev.sentence_end, "metric_start": ev.metric_span[0], "metric_end": ev.metric_span[1],
+                   "value_start": ev.value_span[0], "value_end": ev.value_span[1]}
+
+
+def format_fact_table(docs: Sequence[Document]) -> str:
+    lines = []
+    for doc in docs:
+        lines.append(f"== {doc.id}: {len(doc.facts)} facts, {len(doc.entities)} entities, {len(doc.relations)} relations")
+        for fact in doc.facts:
+            number = "?" if fact.number is None else f"{fact.number:g}"
+            extra = " ".join(x for x in (fact.qualifier, fact.change) if x)
+            lines.append(f"  {fact.agent or '-'} | {fact.metric} | {fact.value} → {number} {fact.unit or ''}"
+                         f"{(' ' + extra) if extra else ''} | {fact.time or '-'}"
+                         f" | @{fact.evidence.value_span[0]}")
+        dropped = doc.meta.get("dropped_values") or []
+        if dropped:
+            lines.append(f"  ({len(dropped)} value(s) without a head were left out: "
+                         + ", ".join(d["text"] for d in dropped[:8]) + ")")
+    return "\n".join(lines) + "\n"
+
+
+def write_output(docs: list[Document], fmt: str, out: str | None) -> None:
+    if fmt == "jsonl":
+        if out:
+            write_jsonl(docs, out)
+            return
+        text = "".join(json.dumps(d.to_dict(), ensure_ascii=False) + "\n" for d in docs)
+    elif fmt == "csv":
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=FACT_COLUMNS)
+        writer.writeheader()
+        writer.writerows(fact_rows(docs))
+        text = buf.getvalue()
+    else:
+        text = format_fact_table(docs)
+    if out:
+        Path(out).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+
+
+# --- commands ------------------------------------------------------------------------------
+def cmd_extract(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from .engines import load_engine
+    from .pipeline import annotate
+
+    engine = load_engine(args.engine, args.model)
+    paths = [str(resources.files("fazhi_ie.data").joinpath(SAMPLE_NAME))] if args.sample else []
+    paths += args.paths
+    if not paths:
+        raise CliError("give at least one file or directory, or --sample")
+    files = expand_paths(paths)
+    results: list[Document] = []
+    failures = 0
+    for path in tqdm(files, desc="extracting", unit="file", disable=args.quiet, file=sys.stderr):
+        try:
+            docs = documents_from(path)
+        except InputError as exc:
+            _err(f"error: {exc}")
+            failures += 1
+            continue
+        for doc in docs:
+            if not doc.text.strip():
+                _err(f"warning: {path}: document {doc.id} is empty; it has no facts")
+            elif not any("\u4e00" <= ch <= "\u9fff" for ch in doc.text):
+                _err(f"warning: {path}: document {doc.id} has no Chinese text; it has no facts")
+            results.append(annotate(doc, engine=engine))
+    write_output(results, args.format, args.output)
+    if not args.quiet:
+        facts = sum(len(d.facts) for d in results)
+        _err(f"{len(results)} document(s), {facts} fact(s)" + (f", written to {args.output}" if args.output else ""))
+    return 1 if failures else 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    total = 0
+    docs = 0
+    for name in args.files:
+        seen: set[str] = set()
+        try:
+            for lineno, record in _records_lenient(Path(name)):
+                if isinstance(record, str):
+                    print(f"{name}:{lineno}: {record}")
+                    total += 1
+                    continue
+                docs += 1
+                problems = validate_record(record, require_value_heads=not args.allow_unlinked_values)
+                doc_id = str(record.get("id"))
+                if doc_id in seen:
+                    print(f"{name}:{lineno}: {doc_id}: duplicate document id")
+                    total += 1
+                seen.add(doc_id)
+                for problem in problems:
+                    print(f"{name}:{lineno}: {problem}")
+                total += len(problems)
+        except InputError as exc:
+            print(exc)
+            total += 1
+    summary = f"{docs} document(s) checked, {total} problem(s)"
+    print(summary if total else summary + ": valid", file=sys.stderr)
+    return 1 if total else 0
+
+
+def _records_lenient(path: Path):
+    """Like read_records, but yields (lineno, message) for malformed lines and goes on."""
+    try:
+        content = path.read_bytes().decode("utf-8-sig")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    for lineno, line in enumerate(content.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield lineno, f"malformed JSON ({exc.msg} at column {exc.colno})"
+            continue
+        yield lineno, record if isinstance(record, dict) else "each line must be a JSON object"
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .evaluation import evaluate
+
+    gold = read_jsonl(args.gold, require_value_heads=False)
+    if bool(args.pred) == bool(args.engine):
+        raise CliError("give exactly one of --pred FILE or --engine " + "|".join(ENGINE_NAMES))
+    if args.pred:
+        pred = read_jsonl(args.pred, require_value_heads=False)
+    else:
+        from .engines import load_engine
+        from .pipeline import annotate
+
+        engine = load_engine(args.engine, args.model)
+        pred = [annotate(Document(d.id, d.text, d.meta), engine=engine) for d in gold]
+    report = evaluate(gold, pred, bootstrap=args.bootstrap, seed=args.seed)
+    if args.json:
+        Path(args.json).write_text(json.dumps(report.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8")
+    print(report.format_table(max_errors=args.errors))
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    from .stats import corpus_stats, format_stats
+
+    all_docs: list[Document] = []
+    for name in args.files:
+        all_docs.extend(read_jsonl(name, require_value_heads=False))
+    stats = corpus_stats(all_docs)
+    if args.json:
+        print(json.dumps(stats, ensure_ascii=False, indent=1))
+    else:
+        print(format_stats(stats, title=", ".join(Path(f).name for f in args.files)))
+    return 0
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    from .io import doccano, labelstudio
+
+    readers = {"jsonl": lambda p: read_jsonl(p, require_value_heads=False),
+               "labelstudio": lambda p: labelstudio.read_labelstudio(p, utf16=not args.codepoint_offsets),
+               "doccano": doccano.read_doccano}
+    writers = {"jsonl": write_jsonl,
+               "labelstudio": lambda d, p: labelstudio.write_labelstudio(d, p, utf16=not args.codepoint_offsets),
+               "doccano": doccano.write_doccano}
+    docs = readers[args.from_format](args.input)
+    count = writers[args.to_format](docs, args.output)
+    _err(f"converted {count} document(s) from {args.from_format} to {args.to_format}: {args.output}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fazhi-ie", description="Facts from Chinese rule-of-law government reports.")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks for unexpected errors")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    ext = sub.add_parser("extract", help="extract entities, relations and facts from .txt/.jsonl files or directories")
+    ext.add_argument("paths", nargs="*", help="files or directories (.txt = one document; .jsonl = documents with text)")
+    ext.add_argument("-o", "--output", help="write here instead of stdout")
+    ext.add_argument("--format", choices=FORMATS, default="jsonl", help="jsonl (interchange), csv (facts) or table")
+    ext.add_argument("--engine", choices=ENGINE_NAMES, default="rules", help="extraction engine (default: rules)")
+    ext.add_argument("--model", help="model directory for --engine model")
+    ext.add_argument("--sample", action="store_true", help="also extract the bundled sample report")
+    ext.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
+    ext.set_defaults(func=cmd_extract)
+
+    val = sub.add_parser("validate", help="check interchange JSONL files against the schema; lists every problem")
+    val.add_argument("files", nargs="+")
+    val.add_argument("--allow-unlinked-values", action="store_true", help="accept VALUEs that are not the tail of one HAS_VALUE")
+    val.set_defaults(func=cmd_validate)
+
+    ev = sub.add_parser("evaluate", help="score predictions (a file or an engine) against gold")
+    ev.add_argument("--gold", required=True)
+    ev.add_argument("--pred", help="predicted interchange JSONL")
+    ev.add_argument("--engine", choices=ENGINE_NAMES, help="run this engine on the gold texts instead of --pred")
+    ev.add_argument("--model", help="model directory for --engine model")
+    ev.add_argument("--json", help="also write the full report (with every error) as JSON here")
+    ev.add_argument("--errors", type=int, default=30, help="errors to show in the table (default 30)")
+    ev.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples over documents (0 = none)")
+    ev.add_argument("--seed", type=int, default=0)
+    ev.set_defaults(func=cmd_evaluate)
+
+    st = sub.add_parser("stats", help="corpus statistics of interchange JSONL files")
+    st.add_argument("files", nargs="+")
+    st.add_argument("--json", action="store_true")
+    st.set_defaults(func=cmd_stats)
+
+    cv = sub.add_parser("convert", help="convert annotations between jsonl, Label Studio JSON and doccano JSONL")
+    cv.add_argument("input")
+    cv.add_argument("output")
+    cv.add_argument("--from", dest="from_format", choices=CONVERT_FORMATS, required=True)
+    cv.add_argument("--to", dest="to_format", choices=CONVERT_FORMATS, required=True)
+    cv.add_argument("--codepoint-offsets", action="store_true", help="Label Studio offsets are code points, not UTF-16")
+    cv.set_defaults(func=cmd_convert)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except (CliError, InputError, SchemaError, ModelNotInstalledError) as exc:
+        _err(f"error: {exc}")
+        return 1
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # noqa: BLE001 - the CLI promises no traceback
+        if args.debug:
+            raise
+        from .evaluation import EvaluationError
+
+        kind = "error" if isinstance(exc, (EvaluationError, ValueError, OSError)) else "unexpected error"
+        _err(f"{kind}: {exc} (run with --debug for a traceback)")
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,217 @@
+"""The document model: Document, Span, Relation, Fact, as frozen dataclasses.
+
+Offsets are Python string indices into the original text, end exclusive. `to_dict` and
+`from_dict` convert to and from the JSONL interchange format of SCHEMA.md.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any, Mapping
+
+from .schema import Problem, validate_record
+
+
+class SchemaError(ValueError):
+    """A record that breaks the schema; `problems` lists every violation."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        shown = "; ".join(str(p) for p in problems[:5])
+        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+        super().__init__(shown + more)
+
+
+@dataclass(frozen=True)
+class ValueNorm:
+    """A normalised quantity. `number` is None when the text could not be parsed,
+    and `unparsed` then says why."""
+
+    number: float | None
+    unit: str | None = None
+    qualifier: str | None = None
+    change: str | None = None
+    unparsed: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.number is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"number": self.number, "unit": self.unit, "qualifier": self.qualifier}
+        if self.change is not None:
+            out["change"] = self.change
+        if self.unparsed is not None:
+            out["unparsed"] = self.unparsed
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "ValueNorm":
+        number = data.get("number")
+        return cls(
+            number=float(number) if number is not None else None,
+            unit=data.get("unit"),
+            qualifier=data.get("qualifier"),
+            change=data.get("change"),
+            unparsed=data.get("unparsed"),
+        )
+
+
+@dataclass(frozen=True)
+class Span:
+    """An entity: a labelled [start, end) span of the document text."""
+
+    id: str
+    label: str
+    start: int
+    end: int
+    text: str
+    score: float | None = None
+    norm: ValueNorm | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": self.id, "label": self.label, "start": self.start, "end": self.end, "text": self.text}
+        if self.norm is not None:
+            out["norm"] = self.norm.to_dict()
+        if self.score is not None:
+            out["score"] = round(float(self.score), 4)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Span":
+        norm = data.get("norm")
+        return cls(
+            id=str(data["id"]), label=data["label"], start=int(data["start"]), end=int(data["end"]),
+            text=data["text"], score=data.get("score"),
+            norm=ValueNorm.from_dict(norm) if isinstance(norm, Mapping) else None,
+        )
+
+
+@dataclass(frozen=True)
+class Relation:
+    """A directed relation between two entity ids of the same document."""
+
+    id: str
+    label: str
+    head: str
+    tail: str
+    score: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": self.id, "label": self.label, "head": self.head, "tail": self.tail}
+        if self.score is not None:
+            out["score"] = round(float(self.score), 4)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Relation":
+        return cls(id=str(data["id"]), label=data["label"], head=str(data["head"]), tail=str(data["tail"]), score=data.get("score"))
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Where a fact comes from: its sentence and the metric and value spans."""
+
+    sentence: str
+    sentence_start: int
+    sentence_end: int
+    metric_span: tuple[int, int]
+    value_span: tuple[int, int]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "sentence": self.sentence, "sentence_start": self.sentence_start, "sentence_end": self.sentence_end,
+            "metric_span": list(self.metric_span), "value_span": list(self.value_span),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Evidence":
+        return cls(data["sentence"], int(data["sentence_start"]), int(data["sentence_end"]),
+                   tuple(data["metric_span"]), tuple(data["value_span"]))  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One HAS_VALUE pair enriched with agent, time and program (SCHEMA.md, Facts)."""
+
+    metric: str
+    value: str
+    number: float | None
+    unit: str | None
+    qualifier: str | None
+    change: str | None
+    agent: str | None
+    time: str | None
+    program: str | None
+    evidence: Evidence
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "metric": self.metric, "value": self.value, "number": self.number, "unit": self.unit,
+            "qualifier": self.qualifier, "change": self.change, "agent": self.agent, "time": self.time,
+            "program": self.program, "evidence": self.evidence.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Fact":
+        return cls(
+            data["metric"], data["value"], data.get("number"), data.get("unit"), data.get("qualifier"),
+            data.get("change"), data.get("agent"), data.get("time"), data.get("program"),
+            Evidence.from_dict(data["evidence"]),
+        )
+
+
+@dataclass(frozen=True)
+class Document:
+    """A text with its entities, relations and (for output) facts."""
+
+    id: str
+    text: str
+    meta: Mapping[str, Any] = field(default_factory=dict)
+    entities: tuple[Span, ...] = ()
+    relations: tuple[Relation, ...] = ()
+    facts: tuple[Fact, ...] = ()
+
+    def entity(self, entity_id: str) -> Span:
+        for span in self.entities:
+            if span.id == entity_id:
+                return span
+        raise KeyError(f"document {self.id}: no entity {entity_id!r}")
+
+    def entities_by_id(self) -> dict[str, Span]:
+        return {span.id: span for span in self.entities}
+
+    def with_annotations(self, entities=None, relations=None, facts=None) -> "Document":
+        """A copy with some of entities, relations and facts replaced."""
+        changes: dict[str, Any] = {}
+        if entities is not None:
+            changes["entities"] = tuple(entities)
+        if relations is not None:
+            changes["relations"] = tuple(relations)
+        if facts is not None:
+            changes["facts"] = tuple(facts)
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "id": self.id, "text": self.text, "meta": dict(self.meta),
+            "entities": [e.to_dict() for e in self.entities],
+            "relations": [r.to_dict() for r in self.relations],
+        }
+        if self.facts:
+            out["facts"] = [f.to_dict() for f in self.facts]
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, validate: bool = True, require_value_heads: bool = True) -> "Document":
+        """Build a Document from an interchange record; raise SchemaError listing every problem."""
+        if validate:
+            problems = validate_record(data, require_value_heads=require_value_heads)
+            if problems:
+                raise SchemaError(problems)
+        entities = tuple(sorted((Span.from_dict(e) for e in data.get("entities", [])), key=lambda s: (s.start, s.end)))
+        return cls(
+            id=str(data["id"]), text=data["text"], meta=dict(data.get("meta") or {}),
+            entities=entities,
+            relations=tuple(Relation.from_dict(r) for r in data.get("relations", [])),
+            facts=tuple(Fact.from_dict(f) for f in data.get("facts", []) or []),
+        )

@@ -1,0 +1,53 @@
+"""Engines turn text into entities and relations; the pipeline turns those into facts.
+
+An engine has a `name` and `predict(text) -> Prediction`. `load_engine` is the one way
+to get one by name; the valid names are in ENGINE_NAMES.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Protocol
+
+from .rules.extractor import Prediction
+
+ENGINE_NAMES = ("rules", "model")
+MODEL_ENV = "FAZHI_IE_MODEL"
+
+
+class Engine(Protocol):
+    name: str
+
+    def predict(self, text: str) -> Prediction: ...
+
+
+class ModelNotInstalledError(RuntimeError):
+    """Raised when the model engine is asked for but no trained model is available."""
+
+
+def default_model_path() -> Path | None:
+    """The model directory named by $FAZHI_IE_MODEL, or the bundled one, if present."""
+    env = os.environ.get(MODEL_ENV)
+    if env:
+        return Path(env)
+    bundled = Path(__file__).parent / "models" / "default"
+    return bundled if (bundled / "config.json").exists() else None
+
+
+def load_engine(name: str = "rules", model_path: str | Path | None = None) -> Engine:
+    """Return the engine called `name` ('rules' or 'model')."""
+    if name == "rules":
+        from .rules import RuleEngine
+
+        return RuleEngine()
+    if name == "model":
+        path = Path(model_path) if model_path else default_model_path()
+        if path is None:
+            raise ModelNotInstalledError(
+                "no trained model is installed: this version of fazhi_ie ships none. "
+                f"Use --engine rules, or point --model / ${MODEL_ENV} at a trained model directory.")
+        if not (path / "config.json").is_file():
+            raise ModelNotInstalledError(f"{path}: not a model directory (no config.json)")
+        raise ModelNotInstalledError(
+            f"{path}: this version of fazhi_ie has no model runtime yet; use --engine rules")
+    raise ValueError(f"unknown engine {name!r}; valid engines: {', '.join(ENGINE_NAMES)}")

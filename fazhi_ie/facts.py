@@ -1,0 +1,73 @@
+"""Facts: each HAS_VALUE pair enriched with agent, time, program and evidence (SCHEMA.md).
+
+Reads entities, relations and document meta; writes nothing back. Document defaults
+(the report's own region or body, and its year) fill agent and time where the sentence
+states none; they come from meta, or else from the title and opening lines.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Mapping
+
+from .document import Document, Evidence, Fact, Span
+from .normalize import normalize_value
+from .sentences import split_sentences, sentence_index
+
+OPENING_CHARS = 300
+_YEAR_RE = re.compile(r"(19[5-9]\d|20\d\d)\s?年")
+
+
+@dataclass(frozen=True)
+class DocumentDefaults:
+    """The agent and time a fact falls back to when its sentence states none."""
+
+    agent: str | None
+    time: str | None
+
+
+def document_defaults(text: str, meta: Mapping, known_regions: list[str] | None = None) -> DocumentDefaults:
+    """Region/body and year from meta, else inferred from the title and opening lines."""
+    agent = meta.get("region") or meta.get("body")
+    year = meta.get("year")
+    opening = text[:OPENING_CHARS]
+    if agent is None and known_regions:
+        hits = [(opening.find(r), -len(r), r) for r in known_regions if r in opening]
+        if hits:
+            agent = min(hits)[2]
+    if year is None:
+        match = _YEAR_RE.search(opening)
+        if match:
+            year = match.group(1)
+    return DocumentDefaults(agent=str(agent) if agent else None, time=str(year) if year else None)
+
+
+def assemble_facts(doc: Document, defaults: DocumentDefaults | None = None) -> list[Fact]:
+    """One Fact per HAS_VALUE relation of `doc`, in text order of the value."""
+    defaults = defaults or document_defaults(doc.text, doc.meta)
+    by_id = doc.entities_by_id()
+    outgoing: dict[tuple[str, str], Span] = {}
+    for rel in doc.relations:
+        if rel.label in ("AGENT", "WHEN", "IN_PROGRAM"):
+            outgoing.setdefault((rel.head, rel.label), by_id[rel.tail])
+    sentences = split_sentences(doc.text)
+    facts = []
+    pairs = [(by_id[r.head], by_id[r.tail]) for r in doc.relations if r.label == "HAS_VALUE"]
+    for head, value in sorted(pairs, key=lambda p: p[1].start):
+        norm = value.norm or normalize_value(value.text, context=doc.text[max(0, value.start - 12):value.start])
+        idx = sentence_index(sentences, value.start)
+        if idx is None:
+            raise ValueError(f"document {doc.id}: VALUE {value.id} at {value.start} lies outside every sentence")
+        sent = sentences[idx]
+        agent = outgoing.get((head.id, "AGENT"))
+        when = outgoing.get((head.id, "WHEN"))
+        program = outgoing.get((head.id, "IN_PROGRAM"))
+        facts.append(Fact(
+            metric=head.text, value=value.text, number=norm.number, unit=norm.unit, qualifier=norm.qualifier,
+            change=norm.change,
+            agent=agent.text if agent else defaults.agent,
+            time=when.text if when else defaults.time,
+            program=program.text if program else None,
+            evidence=Evidence(sent.text, sent.start, sent.end, (head.start, head.end), (value.start, value.end)),
+        ))
+    return facts
