@@ -56,14 +56,11 @@ class RuleEngine:
             entities.extend(sent_entities)
             relations.extend(sent_relations)
             dropped.extend(sent_dropped)
-        final_entities = []
-        for i, span in enumerate(sorted(entities, key=lambda s: s.start), start=1):
-            final_entities.append(Span(f"T{i}", span.label, span.start, span.end, span.text, span.score, span.norm))
-        by_old = {old: new for old, new in zip(sorted(entities, key=lambda s: s.start), final_entities)}
-        final_relations = []
-        for i, rel in enumerate(relations, start=1):
-            head, tail = by_old[rel.head], by_old[rel.tail]  # type: ignore[index]
-            final_relations.append(Relation(f"R{i}", rel.label, head.id, tail.id, rel.score))
+        ordered = sorted(entities, key=lambda s: s.start)
+        new_id = {id(span): f"T{i}" for i, span in enumerate(ordered, start=1)}
+        final_entities = [Span(new_id[id(sp)], sp.label, sp.start, sp.end, sp.text, sp.score, sp.norm) for sp in ordered]
+        final_relations = [Relation(f"R{i}", rel.label, new_id[id(rel.head)], new_id[id(rel.tail)], rel.score)
+                           for i, rel in enumerate(relations, start=1)]
         return Prediction(final_entities, final_relations, dropped)
 
     # --- spans ---------------------------------------------------------------------------
@@ -117,13 +114,17 @@ class RuleEngine:
                 occupied.append((head.start, head.end))
             else:
                 head = _nearest_head(spans, value)
+                if head is not None:
+                    occupied.append((head.start, head.end))
             if head is None:
                 dropped.append({"text": value.text, "start": value.start, "end": value.end,
                                 "reason": "no METRIC, PROGRAM, DOC or ORG found for this VALUE"})
                 continue
             keep.append(value)
             relations.append(Relation("", "HAS_VALUE", head, value, SCORE["has_value"]))  # type: ignore[arg-type]
-        keep = [sp for sp in keep if not any(m.start < sp.end and sp.start < m.end for m in metrics)]
+        linked = {id(r.head) for r in relations}  # type: ignore[arg-type]
+        keep = [sp for sp in keep
+                if id(sp) in linked or not any(m.start < sp.end and sp.start < m.end for m in metrics)]
         keep.extend(metrics)
         keep.sort(key=lambda sp: sp.start)
         for head in {id(r.head): r.head for r in relations}.values():  # type: ignore[attr-defined]

@@ -53,19 +53,29 @@ def norm_lines(doc, sentences) -> dict[str, list[str]]:
 
 
 def main() -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--ids", default="", help="comma-separated document ids (default: all with both versions)")
+    parser.add_argument("--sheets-only", action="store_true", help="write adjudication sheets, not the agreement files")
+    args = parser.parse_args()
     sources = annotate.load_sources()
     ids = [i for i in sources if (DOUBLE / "A" / f"{i}.ann").exists() and (DOUBLE / "B" / f"{i}.ann").exists()]
+    if args.ids:
+        ids = [i for i in ids if i in args.ids.split(",")]
     if not ids:
         raise SystemExit("no document has both an A and a B annotation yet")
     docs = {pool: [annotate.build_document(DOUBLE / pool / f"{i}.ann", sources) for i in ids] for pool in "AB"}
-    for pool in "AB":
-        write_jsonl(docs[pool], DOUBLE / f"{pool}.jsonl")
-    report = evaluate(docs["A"], docs["B"], bootstrap=1000, seed=0)
-    (DOUBLE / "agreement.json").write_text(json.dumps(report.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8")
-    table = report.format_table(max_errors=0)
-    (DOUBLE / "agreement.md").write_text(
-        f"# Inter-annotator agreement (B scored against A), {len(ids)} documents\n\n```\n{table}\n```\n", encoding="utf-8")
-    print(table)
+    if not args.sheets_only:
+        for pool in "AB":
+            write_jsonl(docs[pool], DOUBLE / f"{pool}.jsonl")
+        report = evaluate(docs["A"], docs["B"], bootstrap=1000, seed=0)
+        (DOUBLE / "agreement.json").write_text(json.dumps(report.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8")
+        table = report.format_table(max_errors=0)
+        (DOUBLE / "agreement.md").write_text(
+            f"# Inter-annotator agreement (B scored against A), {len(ids)} documents\n\n```\n{table}\n```\n",
+            encoding="utf-8")
+        print(table)
     SHEETS.mkdir(exist_ok=True)
     for a, b in zip(docs["A"], docs["B"]):
         sentences = split_sentences(a.text)
