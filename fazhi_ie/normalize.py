@@ -87,6 +87,8 @@ def _read_chinese_decimal(text: str) -> Decimal:
 def detect_change(context: str) -> str | None:
     """'increase'/'decrease' when `context` (the text just before the value) ends with a change verb."""
     tail = context.rstrip()
+    # A later value of a list shares the verb of the first: 分别增长8.9%、7.7%
+    tail = re.sub(r"(?:[\d.．]+\s?(?:%|％|个百分点|倍)?[、和及与])+$", "", tail)
     tail = re.sub(r"(了|达|约|近|超过|分别)$", "", tail)
     for marker in LEVEL_MARKERS:
         if tail.endswith(marker) and not tail.endswith("增长" + marker):

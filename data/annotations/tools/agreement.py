@@ -2,7 +2,8 @@
 
     python data/annotations/tools/agreement.py            # build A/B JSONL, score, write sheets
 
-Builds double/A.jsonl and double/B.jsonl from the two annotators' compact files, scores B
+Builds double/A.jsonl and double/B.jsonl from the two annotators' compact files (the
+repeated block of chengzhong-liuzhou-2023 left unprojected, so it is not counted twice), scores B
 against A with the project evaluator (F1 is symmetric: swapping the roles swaps P and R),
 writes double/agreement.json and double/agreement.md, and for every document an
 adjudication sheet listing each sentence where the two versions differ.
@@ -58,6 +59,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--ids", default="", help="comma-separated document ids (default: all with both versions)")
     parser.add_argument("--sheets-only", action="store_true", help="write adjudication sheets, not the agreement files")
+    parser.add_argument("--no-sheets", action="store_true", help="write the agreement files, not the sheets")
     args = parser.parse_args()
     sources = annotate.load_sources()
     ids = [i for i in sources if (DOUBLE / "A" / f"{i}.ann").exists() and (DOUBLE / "B" / f"{i}.ann").exists()]
@@ -65,7 +67,10 @@ def main() -> int:
         ids = [i for i in ids if i in args.ids.split(",")]
     if not ids:
         raise SystemExit("no document has both an A and a B annotation yet")
-    docs = {pool: [annotate.build_document(DOUBLE / pool / f"{i}.ann", sources) for i in ids] for pool in "AB"}
+    # The repeated block of chengzhong-liuzhou-2023 is a mechanical copy: agreement is
+    # measured on what the annotators annotated, so it is not projected here.
+    docs = {pool: [annotate.build_document(DOUBLE / pool / f"{i}.ann", sources, project_repeat=False) for i in ids]
+            for pool in "AB"}
     if not args.sheets_only:
         for pool in "AB":
             write_jsonl(docs[pool], DOUBLE / f"{pool}.jsonl")
@@ -76,6 +81,8 @@ def main() -> int:
             f"# Inter-annotator agreement (B scored against A), {len(ids)} documents\n\n```\n{table}\n```\n",
             encoding="utf-8")
         print(table)
+    if args.no_sheets:
+        return 0
     SHEETS.mkdir(exist_ok=True)
     for a, b in zip(docs["A"], docs["B"]):
         sentences = split_sentences(a.text)

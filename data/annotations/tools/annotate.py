@@ -3,6 +3,7 @@
     python data/annotations/tools/annotate.py prepare            # sources.jsonl + views/
     python data/annotations/tools/annotate.py check FILE.ann     # errors and warnings
     python data/annotations/tools/annotate.py build DIR OUT.jsonl [--ids a,b]
+    python data/annotations/tools/annotate.py gold               # adjudicated/ -> reports.jsonl, gov-work-reports.jsonl
 
 A compact file is named <document id>.ann (format: fazhi_ie/io/compact.py). For a
 document whose page repeats a block (chengzhong-liuzhou-2023), only the first copy is
@@ -151,8 +152,8 @@ def _sentence_of(sentences, offset):
     return None
 
 
-def build_document(path: Path, sources: dict[str, dict]) -> Document:
-    """Turn one compact file into a Document (with norms and the repeated block filled)."""
+def build_document(path: Path, sources: dict[str, dict], *, project_repeat: bool = True) -> Document:
+    """Turn one compact file into a Document (with norms and, by default, the repeated block filled)."""
     from fazhi_ie.normalize import normalize_value
 
     doc, sentences, _, result = parse_file(path, sources)
@@ -161,7 +162,7 @@ def build_document(path: Path, sources: dict[str, dict]) -> Document:
     entities = list(result.entities)
     relations = list(result.relations)
     limit = annotate_until(doc)
-    if limit is not None:
+    if limit is not None and project_repeat:
         src_start, src_end, dst_start = repeat_block(doc["text"])
         text = doc["text"]
         assert text[src_start:src_end] == text[dst_start:dst_start + src_end - src_start]
@@ -217,6 +218,23 @@ def cmd_build(args: argparse.Namespace) -> None:
     print(f"wrote {n} documents to {args.out}")
 
 
+def cmd_gold(_: argparse.Namespace) -> None:
+    """Build the final gold files from adjudicated/ (reports and work-report passages apart)."""
+    from fazhi_ie.io.jsonl import write_jsonl
+
+    sources = load_sources()
+    adjudicated = ANNOTATIONS / "adjudicated"
+    missing = [i for i in sources if not (adjudicated / f"{i}.ann").exists()]
+    if missing:
+        raise SystemExit(f"not adjudicated yet: {', '.join(missing)}")
+    docs = [build_document(adjudicated / f"{i}.ann", sources) for i in sources]
+    reports = [d for d in docs if not d.id.startswith("gwr-")]
+    passages = [d for d in docs if d.id.startswith("gwr-")]
+    write_jsonl(reports, ANNOTATIONS / "reports.jsonl")
+    write_jsonl(passages, ANNOTATIONS / "gov-work-reports.jsonl")
+    print(f"wrote {len(reports)} reports and {len(passages)} work-report passages")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -229,6 +247,7 @@ def main() -> int:
     build.add_argument("out")
     build.add_argument("--ids", default="")
     build.set_defaults(func=cmd_build)
+    sub.add_parser("gold").set_defaults(func=cmd_gold)
     args = parser.parse_args()
     return args.func(args) or 0
 
