@@ -15,7 +15,9 @@ from ..sentences import Sentence, split_sentences
 from . import patterns as P
 from .gazetteer import Gazetteer, default_gazetteer
 
-SCORE = {"gazetteer": 0.9, "pattern": 0.8, "org": 0.6, "metric": 0.5, "has_value": 0.6, "agent": 0.4, "when": 0.5}
+SCORE = {"gazetteer": 0.9, "pattern": 0.8, "org": 0.6, "metric": 0.5, "has_value": 0.6, "agent": 0.4, "when": 0.5,
+         "in_program": 0.3}
+IN_PROGRAM_REACH = 12  # characters between a PROGRAM and a following METRIC for IN_PROGRAM
 CLASSIFIERS = set("个名家所位项件条批份篇场支座处台辆部户")
 REGION_LEVEL_CHARS = set("省市县区州旗乡镇村")
 
@@ -70,11 +72,22 @@ class RuleEngine:
         cands: list[_Candidate] = []
         for m in P.DOC_RE.finditer(s):
             cands.append(_Candidate(base + m.start(), base + m.end(), "DOC", SCORE["pattern"], 0))
+        for m in P.DOC_VERB_TITLE_RE.finditer(s):
+            cands.append(_Candidate(base + m.start(), base + m.end(), "DOC", SCORE["metric"], 5))
         for start, end, label in self.gazetteer.find(s):
+            if label == "PROGRAM" and s[start:end] in P.STANDING_LINES and end < len(s) and _is_cjk(s[end]) \
+                    and not s.startswith(("工作", "体制", "制度", "和", "与", "等"), end):
+                continue  # 社区矫正对象, 法律援助案件: the line of work only modifies a noun
             cands.append(_Candidate(base + start, base + end, label, SCORE["gazetteer"], 1))
         for m in P.QUOTED_PROGRAM_RE.finditer(s):
             start = m.start() + _trim_left_modifier(m.group())
+            if not m.group("head") and not s[:start].endswith(P.PROGRAM_VERBS):
+                continue  # a bare quotation is a slogan unless a program verb introduces it
             cands.append(_Candidate(base + start, base + m.end(), "PROGRAM", SCORE["pattern"], 2))
+        for m in P.PLAIN_PROGRAM_RE.finditer(s):
+            start = _after_program_verb(s, m.start(), m.end())
+            if start is not None and m.end() - start >= 4:
+                cands.append(_Candidate(base + start, base + m.end(), "PROGRAM", SCORE["metric"], 5))
         for m in P.TIME_RE.finditer(s):
             cands.append(_Candidate(base + m.start(), base + m.end(), "TIME", SCORE["pattern"], 2))
         for m in P.VALUE_RE.finditer(s):
@@ -136,6 +149,9 @@ class RuleEngine:
             when = _nearest_before(keep, head, ("TIME",), text)
             if when is not None:
                 relations.append(Relation("", "WHEN", head, when, SCORE["when"]))  # type: ignore[arg-type]
+            program = _nearest_before(keep, head, ("PROGRAM",), text)
+            if head.label == "METRIC" and program is not None and head.start - program.end <= IN_PROGRAM_REACH:
+                relations.append(Relation("", "IN_PROGRAM", head, program, SCORE["in_program"]))  # type: ignore[arg-type]
         return keep, relations, dropped
 
     def _metric_after(self, text: str, sent: Sentence, value: Span, occupied) -> Span | None:
@@ -144,7 +160,8 @@ class RuleEngine:
             return None
         end = value.end
         limit = min(sent.end, value.end + 12)
-        while end < limit and text[end] not in P.STOP_CHARS and not _inside(end, occupied) and _is_cjk(text[end]):
+        while (end < limit and text[end] not in P.STOP_CHARS and not _inside(end, occupied) and _is_cjk(text[end])
+               and not text.startswith(P.METRIC_AFTER_STOPS, end)):
             end += 1
         if end - value.end < 2:
             return None
@@ -156,7 +173,8 @@ class RuleEngine:
         link = P.LINK_BEFORE_VALUE.search(prefix)
         end = sent.start + (link.start() if link else len(prefix))
         start = end
-        while start > max(sent.start, end - 14) and text[start - 1] not in P.STOP_CHARS and not _inside(start - 1, occupied):
+        while start > max(sent.start, end - 18) and not _inside(start - 1, occupied) and (
+                text[start - 1] not in P.STOP_CHARS or text[start - 1:start + 1] == "各类"):
             start -= 1
         phrase = text[start:end]
         changed = True
@@ -180,15 +198,21 @@ def _inside(pos: int, occupied) -> bool:
 
 def _is_value(s: str, m) -> bool:
     """Reject years, dates, ordinals and list markers that look like quantities."""
+    if m.group("scaled"):
+        return not s[max(0, m.start() - 1):m.start()] in ("第", "·")
     unit = m.group("unit")
     number = m.group("arabic") or m.group("chinese") or ""
+    if m.group("chinese") and (not any(ch in "一二两三四五六七八九十" for ch in number) or number.startswith("零")):
+        return False  # 百家, 亿万, 零部件
+    if unit == "周" and s[m.end():m.end() + 1] == "年":
+        return False
     before = s[max(0, m.start() - 3):m.start()]
     after = s[m.end():m.end() + 1]
     if before.endswith("第") or P.NOT_VALUE_BEFORE.search(before):
         return False
     if unit in ("年", "月", "日") and (after in "度初底末以来" and after or len(number.replace(" ", "")) >= 4 or unit != "年"):
         return False
-    if m.group("chinese") and number in ("一", "两") and unit in ("个", "项", "批", "种", "体", "类", "件", "条", "次", "年"):
+    if m.group("chinese") and number == "一" and unit in ("个", "项", "批", "种", "体", "类", "件", "条", "次", "年", "份", "届"):
         return False
     if after == "是" or (m.group("chinese") and after in "是要则"):
         return False
@@ -205,6 +229,18 @@ def _trim_left_modifier(match: str) -> int:
         if head.endswith(modifier):
             return quote - len(modifier)
     return quote
+
+
+def _after_program_verb(s: str, start: int, end: int) -> int | None:
+    """Start a plain PROGRAM after the last program verb inside [start, end) (深化综合执法体制改革)."""
+    best = None
+    for verb in P.PROGRAM_VERBS:
+        pos = s.rfind(verb, start, end)
+        if pos >= 0 and (best is None or pos + len(verb) > best):
+            best = pos + len(verb)
+    if best is not None:
+        return best
+    return start if start == 0 or s[start - 1] in P.STOP_CHARS else None
 
 
 def _org_start(s: str, suffix_start: int, gazetteer: Gazetteer) -> int | None:
