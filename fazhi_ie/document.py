@@ -37,9 +37,8 @@ class ValueNorm:
         return self.number is not None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"number": self.number, "unit": self.unit, "qualifier": self.qualifier}
-        if self.change is not None:
-            out["change"] = self.change
+        out: dict[str, Any] = {"number": self.number, "unit": self.unit, "qualifier": self.qualifier,
+                               "change": self.change}
         if self.unparsed is not None:
             out["unparsed"] = self.unparsed
         return out

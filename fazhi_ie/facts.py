@@ -46,10 +46,10 @@ def assemble_facts(doc: Document, defaults: DocumentDefaults | None = None) -> l
     """One Fact per HAS_VALUE relation of `doc`, in text order of the value."""
     defaults = defaults or document_defaults(doc.text, doc.meta)
     by_id = doc.entities_by_id()
-    outgoing: dict[tuple[str, str], Span] = {}
+    outgoing: dict[tuple[str, str], list[Span]] = {}
     for rel in doc.relations:
         if rel.label in ("AGENT", "WHEN", "IN_PROGRAM"):
-            outgoing.setdefault((rel.head, rel.label), by_id[rel.tail])
+            outgoing.setdefault((rel.head, rel.label), []).append(by_id[rel.tail])
     sentences = split_sentences(doc.text)
     facts = []
     pairs = [(by_id[r.head], by_id[r.tail]) for r in doc.relations if r.label == "HAS_VALUE"]
@@ -59,9 +59,9 @@ def assemble_facts(doc: Document, defaults: DocumentDefaults | None = None) -> l
         if idx is None:
             raise ValueError(f"document {doc.id}: VALUE {value.id} at {value.start} lies outside every sentence")
         sent = sentences[idx]
-        agent = outgoing.get((head.id, "AGENT"))
-        when = outgoing.get((head.id, "WHEN"))
-        program = outgoing.get((head.id, "IN_PROGRAM"))
+        agent = _nearest(outgoing.get((head.id, "AGENT")), value)
+        when = _nearest(outgoing.get((head.id, "WHEN")), value)
+        program = _nearest(outgoing.get((head.id, "IN_PROGRAM")), value)
         facts.append(Fact(
             metric=head.text, value=value.text, number=norm.number, unit=norm.unit, qualifier=norm.qualifier,
             change=norm.change,
@@ -71,3 +71,14 @@ def assemble_facts(doc: Document, defaults: DocumentDefaults | None = None) -> l
             evidence=Evidence(sent.text, sent.start, sent.end, (head.start, head.end), (value.start, value.end)),
         ))
     return facts
+
+
+def _nearest(tails: list[Span] | None, value: Span) -> Span | None:
+    """Of several tails of one head (a metric with values for two years), the one that
+    governs this value: the closest before it, else the closest after it."""
+    if not tails:
+        return None
+    before = [t for t in tails if t.end <= value.start]
+    if before:
+        return max(before, key=lambda t: t.end)
+    return min(tails, key=lambda t: t.start)

@@ -61,6 +61,7 @@ def test_datasets_loads_the_gold_offline(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     import datasets
-    loaded = datasets.load_dataset("json", data_files={p.stem: str(p) for p in GOLD_FILES}, cache_dir=str(tmp_path))
-    assert loaded["reports"].num_rows == 4 and loaded["gov-work-reports"].num_rows >= 8
+    files = {p.stem.replace("-", "_"): str(p) for p in GOLD_FILES}
+    loaded = datasets.load_dataset("json", data_files=files, cache_dir=str(tmp_path))
+    assert loaded["reports"].num_rows == 4 and loaded["gov_work_reports"].num_rows >= 8
     assert loaded["reports"][0]["entities"][0]["label"]

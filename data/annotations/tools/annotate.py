@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 import re
 import sys
 from pathlib import Path
@@ -218,6 +219,21 @@ def cmd_build(args: argparse.Namespace) -> None:
     print(f"wrote {n} documents to {args.out}")
 
 
+META_KEYS = ("source", "title", "kind", "region", "body", "year", "char_start", "char_end")
+# The report pages carry no title line except chengzhong's; these describe them (corpus/README.md).
+REPORT_TITLES = {
+    "chengguan-lanzhou-2023": "兰州市城关区2023年法治建设工作（新闻稿）",
+    "jinta-2023": "金塔县2023年法治政府建设工作报告",
+    "chengzhong-liuzhou-2023": "柳州市城中区2023年法治政府建设年度报告",
+    "gansu-highlights-2023": "甘肃省司法行政工作2023年十大亮点",
+}
+
+
+def _meta_default(doc: Document, key: str):
+    return {"char_start": 0, "char_end": len(doc.text), "title": REPORT_TITLES.get(doc.id),
+            "kind": "national government work report, contiguous passage"}.get(key)
+
+
 def cmd_gold(_: argparse.Namespace) -> None:
     """Build the final gold files from adjudicated/ (reports and work-report passages apart)."""
     from fazhi_ie.io.jsonl import write_jsonl
@@ -228,6 +244,8 @@ def cmd_gold(_: argparse.Namespace) -> None:
     if missing:
         raise SystemExit(f"not adjudicated yet: {', '.join(missing)}")
     docs = [build_document(adjudicated / f"{i}.ann", sources) for i in sources]
+    # One meta shape for every document, so datasets can load all files together.
+    docs = [replace(d, meta={key: d.meta.get(key, _meta_default(d, key)) for key in META_KEYS}) for d in docs]
     reports = [d for d in docs if not d.id.startswith("gwr-")]
     passages = [d for d in docs if d.id.startswith("gwr-")]
     write_jsonl(reports, ANNOTATIONS / "reports.jsonl")
