@@ -216,11 +216,11 @@ def _records_lenient(path: Path):
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from .evaluation import evaluate
 
-    gold = read_jsonl(args.gold, require_value_heads=False)
+    gold = [d for path in args.gold for d in read_jsonl(path, require_value_heads=False)]
     if bool(args.pred) == bool(args.engine):
         raise CliError("give exactly one of --pred FILE or --engine " + "|".join(ENGINE_NAMES))
     if args.pred:
-        pred = read_jsonl(args.pred, require_value_heads=False)
+        pred = [d for path in args.pred for d in read_jsonl(path, require_value_heads=False)]
     else:
         from .engines import load_engine
         from .pipeline import annotate
@@ -284,8 +284,8 @@ def build_parser() -> argparse.ArgumentParser:
     val.set_defaults(func=cmd_validate)
 
     ev = sub.add_parser("evaluate", help="score predictions (a file or an engine) against gold")
-    ev.add_argument("--gold", required=True)
-    ev.add_argument("--pred", help="predicted interchange JSONL")
+    ev.add_argument("--gold", required=True, nargs="+", help="gold interchange JSONL file(s)")
+    ev.add_argument("--pred", nargs="+", help="predicted interchange JSONL file(s)")
     ev.add_argument("--engine", choices=ENGINE_NAMES, help="run this engine on the gold texts instead of --pred")
     ev.add_argument("--model", help="model directory for --engine model")
     ev.add_argument("--json", help="also write the full report (with every error) as JSON here")

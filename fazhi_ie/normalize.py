@@ -21,14 +21,18 @@ SCALES = {"十": Decimal(10), "百": Decimal(100), "千": Decimal(1000), "万": 
 
 PREFIX_QUALIFIERS = [("将近", "lt"), ("接近", "lt"), ("不足", "lt"), ("不到", "lt"), ("近", "lt"),
                      ("超过", "gt"), ("逾", "gt"), ("超", "gt"), ("大约", "approx"), ("约", "approx")]
-SUFFIX_QUALIFIERS = [("以上", "gt"), ("以下", "lt"), ("左右", "approx"), ("上下", "approx"), ("余", "gt"), ("多", "gt")]
-INCREASE_WORDS = ("增长", "增加", "提高", "上升", "上涨", "增幅", "提升", "扩大")
-DECREASE_WORDS = ("下降", "减少", "压减", "降低", "下滑", "缩短", "压缩", "回落", "降幅", "减", "降")
+SUFFIX_QUALIFIERS = [("以上", "gt"), ("以下", "lt"), ("以内", "lt"), ("左右", "approx"), ("上下", "approx"), ("余", "gt"),
+                     ("多", "gt")]
+CONTEXT_QUALIFIERS = [("突破", "gt"), ("超过", "gt")]  # a verb of exceeding just before the span
+WORD_VALUES = {"一半": (50.0, "%"), "半数": (50.0, "%")}
+INCREASE_WORDS = ("增长", "增加", "提高", "上升", "上涨", "增幅", "提升", "扩大", "增产", "翻")
+DECREASE_WORDS = ("下降", "减少", "压减", "降低", "下滑", "缩短", "压缩", "回落", "降幅", "减产", "减", "降")
 LEVEL_MARKERS = ("到", "至", "为", "达")
 UNITS_STARTING_WITH_SCALE = ("千瓦", "千米", "千克", "百分点")  # a scale character that begins a unit
 
 _CN_NUMERAL = "零〇○一壹二贰两三叁四肆五伍六陆七柒八捌九玖十拾百佰千仟万亿"
 _NUMBER_RE = re.compile(rf"^(?P<arabic>\d+(?:\.\d+)?)|^(?P<chinese>[{_CN_NUMERAL}]+)")
+_MIXED_RE = re.compile(r"^(\d+)([万亿])(\d)([千百])(?![万亿\d])")  # 1万6千多户, 2万5千公里
 _FRACTION_RE = re.compile(r"^([零〇一二两三四五六七八九十百千]+)分之([零〇一二两三四五六七八九十百千点]+)")
 _CN_DECIMAL_RE = re.compile(r"^([零〇一二两三四五六七八九十百千万亿]+)点([零〇一二三四五六七八九]+)")
 _DIGIT_IN_UNIT = re.compile(r"[\d零〇○一壹二贰两三叁四肆五伍六陆七柒八捌九玖]")
@@ -110,6 +114,20 @@ def normalize_value(text: str, context: str = "") -> ValueNorm:
     if _RANGE_RE.search(s):
         return ValueNorm(None, unparsed=f"range {text!r}: two numbers, no single quantity", change=change)
     qualifier = None
+    tail = context.rstrip()
+    for word, qual in CONTEXT_QUALIFIERS:
+        if tail.endswith(word):
+            qualifier = qual
+    if s in WORD_VALUES:
+        number, unit = WORD_VALUES[s]
+        return ValueNorm(number, unit, qualifier, change)
+    if s.startswith("上") and s[1:2] in ("万", "亿"):  # 上亿人: reaching a hundred million
+        s, qualifier = "一" + s[1:], "gt"
+    mixed = _MIXED_RE.match(s)
+    if mixed and not re.search("[万亿]", s[mixed.end():]):
+        big = Decimal(mixed.group(1)) * SCALES[mixed.group(2)]
+        small = Decimal(mixed.group(3)) * SCALES[mixed.group(4)]
+        s = str(big + small) + s[mixed.end():]
     for word, qual in PREFIX_QUALIFIERS:
         if s.startswith(word):
             qualifier, s = qual, s[len(word):]
@@ -173,6 +191,7 @@ def normalize_value(text: str, context: str = "") -> ValueNorm:
         rest = "%"
     if re.search(_DIGIT_IN_UNIT, rest):
         return ValueNorm(None, unparsed=f"more than one number in {text!r}", change=change)
+    rest = re.sub(r"[（(]([\u4e00-\u9fff]{1,2})[)）]$", r"\1", rest)  # 100多场(次) → 场次
     unit = rest or None
     if unit and not re.fullmatch(r"[%‰\u4e00-\u9fffA-Za-z²³/·]+", unit):
         return ValueNorm(None, unparsed=f"unexpected characters in unit {unit!r} of {text!r}", change=change)
