@@ -161,7 +161,10 @@ def cmd_extract(args: argparse.Namespace) -> int:
     write_output(results, args.format, args.output)
     if not args.quiet:
         facts = sum(len(d.facts) for d in results)
-        _err(f"{len(results)} document(s), {facts} fact(s)" + (f", written to {args.output}" if args.output else ""))
+        dropped = sum(len(d.meta.get("dropped_values") or []) for d in results)
+        _err(f"{len(results)} document(s), {facts} fact(s)"
+             + (f"; {dropped} value(s) without a head left out (listed in meta.dropped_values)" if dropped else "")
+             + (f", written to {args.output}" if args.output else ""))
     return 1 if failures else 0
 
 
@@ -171,7 +174,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     for name in args.files:
         seen: set[str] = set()
         try:
-            for lineno, record in _records_lenient(Path(name)):
+            for lineno, record in read_records(name, lenient=True):
                 if isinstance(record, str):
                     print(f"{name}:{lineno}: {record}")
                     total += 1
@@ -192,25 +195,6 @@ def cmd_validate(args: argparse.Namespace) -> int:
     summary = f"{docs} document(s) checked, {total} problem(s)"
     print(summary if total else summary + ": valid", file=sys.stderr)
     return 1 if total else 0
-
-
-def _records_lenient(path: Path):
-    """Like read_records, but yields (lineno, message) for malformed lines and goes on."""
-    try:
-        content = path.read_bytes().decode("utf-8-sig")
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not UTF-8 text (byte {exc.start})") from None
-    for lineno, line in enumerate(content.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield lineno, f"malformed JSON ({exc.msg} at column {exc.colno})"
-            continue
-        yield lineno, record if isinstance(record, dict) else "each line must be a JSON object"
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:

@@ -137,24 +137,24 @@ class EvaluationReport:
             "warnings": self.warnings,
         }
 
+    def _label_table(self, title: str, table: dict[str, Counts], micro: Counts, ci_key: str) -> list[str]:
+        header = f"{'label':<12}{'P':>8}{'R':>8}{'F1':>8}{'support':>9}{'pred':>7}"
+        rows = [(label, c) for label, c in table.items()] + [("micro", micro)]
+        lines = ["", title, header]
+        for label, c in rows:
+            lines.append(f"{label:<12}{c.precision:>8.3f}{c.recall:>8.3f}{c.f1:>8.3f}{c.tp + c.fn:>9}{c.tp + c.fp:>7}")
+        ci = self.confidence.get(ci_key)
+        if ci:
+            lines[-1] += f"   95% CI [{ci[0]:.3f}, {ci[1]:.3f}]"
+        lines.append(f"{'macro':<12}{'':>16}{self._macro(table):>8.3f}")
+        return lines
+
     def format_table(self, max_errors: int = 30) -> str:
-        lines = [f"Documents: {self.documents}", "", "Entities (exact character spans; seqeval strict IOB2)",
-                 f"{'label':<12}{'P':>8}{'R':>8}{'F1':>8}{'support':>9}{'pred':>7}"]
-        for label, c in self.entities.items():
-            lines.append(f"{label:<12}{c.precision:>8.3f}{c.recall:>8.3f}{c.f1:>8.3f}{c.tp + c.fn:>9}{c.tp + c.fp:>7}")
-        m = self.entity_micro
-        ci = self.confidence.get("entity_micro_f1")
-        lines.append(f"{'micro':<12}{m.precision:>8.3f}{m.recall:>8.3f}{m.f1:>8.3f}{m.tp + m.fn:>9}{m.tp + m.fp:>7}"
-                     + (f"   95% CI [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else ""))
-        lines.append(f"{'macro':<12}{'':>16}{self._macro(self.entities):>8.3f}")
-        lines += ["", "Relations (strict: spans, types and label)",
-                  f"{'label':<12}{'P':>8}{'R':>8}{'F1':>8}{'support':>9}{'pred':>7}"]
-        for label, c in self.relations.items():
-            lines.append(f"{label:<12}{c.precision:>8.3f}{c.recall:>8.3f}{c.f1:>8.3f}{c.tp + c.fn:>9}{c.tp + c.fp:>7}")
-        m = self.relation_micro
-        ci = self.confidence.get("relation_micro_f1")
-        lines.append(f"{'micro':<12}{m.precision:>8.3f}{m.recall:>8.3f}{m.f1:>8.3f}{m.tp + m.fn:>9}{m.tp + m.fp:>7}"
-                     + (f"   95% CI [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else ""))
+        lines = [f"Documents: {self.documents}"]
+        lines += self._label_table("Entities (exact character spans; seqeval strict IOB2)", self.entities,
+                                   self.entity_micro, "entity_micro_f1")
+        lines += self._label_table("Relations (strict: spans, types and label)", self.relations,
+                                   self.relation_micro, "relation_micro_f1")
         f = self.facts
         ci = self.confidence.get("fact_f1")
         lines += ["", "Facts (HAS_VALUE pairs: metric span + value span)",

@@ -12,8 +12,12 @@ class InputError(ValueError):
     """Input that cannot be read; the message names the file and line."""
 
 
-def read_records(path: str | Path) -> Iterator[tuple[int, dict]]:
-    """Yield (line number, parsed JSON object) for each non-blank line of `path`."""
+def read_records(path: str | Path, *, lenient: bool = False) -> Iterator[tuple[int, dict | str]]:
+    """Yield (line number, parsed JSON object) for each non-blank line of `path`.
+
+    A malformed line raises InputError naming it; with `lenient=True` it is yielded as
+    (line number, message) instead and reading goes on, so a checker can list every problem.
+    """
     path = Path(path)
     try:
         raw = path.read_bytes()
@@ -28,11 +32,15 @@ def read_records(path: str | Path) -> Iterator[tuple[int, dict]]:
             continue
         try:
             record = json.loads(line)
+            problem = None if isinstance(record, dict) else "each line must be a JSON object"
         except json.JSONDecodeError as exc:
-            raise InputError(f"{path}:{lineno}: malformed JSON ({exc.msg} at column {exc.colno})") from None
-        if not isinstance(record, dict):
-            raise InputError(f"{path}:{lineno}: each line must be a JSON object")
-        yield lineno, record
+            problem = f"malformed JSON ({exc.msg} at column {exc.colno})"
+        if problem is None:
+            yield lineno, record
+        elif lenient:
+            yield lineno, problem
+        else:
+            raise InputError(f"{path}:{lineno}: {problem}")
 
 
 def read_jsonl(path: str | Path, *, validate: bool = True, require_value_heads: bool = True) -> list[Document]:
