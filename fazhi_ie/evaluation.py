@@ -18,7 +18,7 @@ from typing import Any, Sequence
 
 from .document import Document, Span
 from .facts import DocumentDefaults, assemble_facts, document_defaults
-from .normalize import normalize_value
+from .normalize import span_norm
 from .schema import ENTITY_LABELS, RELATION_LABELS
 from .sentences import sentence_index, split_sentences
 
@@ -196,7 +196,7 @@ def _relation_keys(doc: Document) -> dict[str, set]:
 
 
 def _norm(doc: Document, span: Span):
-    return span.norm or normalize_value(span.text, context=doc.text[max(0, span.start - 12):span.start])
+    return span_norm(doc.text, span)
 
 
 def _doc_scores(gold: Document, pred: Document, defaults: DocumentDefaults) -> DocScores:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Mapping
 
 from .document import Document, Evidence, Fact, Span
-from .normalize import normalize_value
+from .normalize import span_norm
 from .sentences import split_sentences, sentence_index
 
 OPENING_CHARS = 300
@@ -54,7 +54,7 @@ def assemble_facts(doc: Document, defaults: DocumentDefaults | None = None) -> l
     facts = []
     pairs = [(by_id[r.head], by_id[r.tail]) for r in doc.relations if r.label == "HAS_VALUE"]
     for head, value in sorted(pairs, key=lambda p: p[1].start):
-        norm = value.norm or normalize_value(value.text, context=doc.text[max(0, value.start - 12):value.start])
+        norm = span_norm(doc.text, value)
         idx = sentence_index(sentences, value.start)
         if idx is None:
             raise ValueError(f"document {doc.id}: VALUE {value.id} at {value.start} lies outside every sentence")

@@ -32,7 +32,7 @@ UNITS_STARTING_WITH_SCALE = ("千瓦", "千米", "千克", "百分点")  # a sca
 
 _CN_NUMERAL = "零〇○一壹二贰两三叁四肆五伍六陆七柒八捌九玖十拾百佰千仟万亿"
 _NUMBER_RE = re.compile(rf"^(?P<arabic>\d+(?:\.\d+)?)|^(?P<chinese>[{_CN_NUMERAL}]+)")
-_MIXED_RE = re.compile(r"^(\d+)([万亿])(\d)([千百])(?![万亿\d])")  # 1万6千多户, 2万5千公里
+_MIXED_RE = re.compile(r"^(\d+)([万亿])(\d)([千百])(?!\d)")  # 1万6千多户, 2万5千公里
 _FRACTION_RE = re.compile(r"^([零〇一二两三四五六七八九十百千]+)分之([零〇一二两三四五六七八九十百千点]+)")
 _CN_DECIMAL_RE = re.compile(r"^([零〇一二两三四五六七八九十百千万亿]+)点([零〇一二三四五六七八九]+)")
 _DIGIT_IN_UNIT = re.compile(r"[\d零〇○一壹二贰两三叁四肆五伍六陆七柒八捌九玖]")
@@ -103,6 +103,19 @@ def detect_change(context: str) -> str | None:
     if any(window.endswith(w) for w in INCREASE_WORDS):
         return "increase"
     return None
+
+
+CONTEXT_CHARS = 12  # how much text before a value is read for its change and qualifier
+
+
+def normalize_span(text: str, start: int, end: int, *, floor: int = 0) -> ValueNorm:
+    """Normalise text[start:end] with up to CONTEXT_CHARS before it (not before `floor`) as context."""
+    return normalize_value(text[start:end], context=text[max(floor, start - CONTEXT_CHARS):start])
+
+
+def span_norm(text: str, span) -> ValueNorm:
+    """A VALUE span's stored norm, or the one computed from the text when it has none."""
+    return span.norm or normalize_span(text, span.start, span.end)
 
 
 def normalize_value(text: str, context: str = "") -> ValueNorm:

@@ -31,10 +31,9 @@ def annotate(doc: Document, *, engine: str | Engine = "rules") -> Document:
     if prediction.dropped:
         meta["dropped_values"] = prediction.dropped
     out = Document(doc.id, doc.text, meta, tuple(prediction.entities), tuple(prediction.relations))
-    from .rules.gazetteer import default_gazetteer
+    from .rules.gazetteer import default_named_regions
 
-    regions = [t for t, label in default_gazetteer().terms.items() if label == "REGION" and not t.startswith(("全", "我", "本", "辖"))]
-    defaults = document_defaults(doc.text, doc.meta, regions)
+    defaults = document_defaults(doc.text, doc.meta, list(default_named_regions()))
     return out.with_annotations(facts=assemble_facts(out, defaults))
 
 

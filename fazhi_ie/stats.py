@@ -5,7 +5,7 @@ from collections import Counter
 from typing import Any, Sequence
 
 from .document import Document
-from .normalize import normalize_value
+from .normalize import span_norm
 from .schema import ENTITY_LABELS, RELATION_LABELS
 
 
@@ -23,7 +23,7 @@ def corpus_stats(docs: Sequence[Document]) -> dict[str, Any]:
         for e in doc.entities:
             if e.label != "VALUE":
                 continue
-            norm = e.norm or normalize_value(e.text, context=doc.text[max(0, e.start - 12):e.start])
+            norm = span_norm(doc.text, e)
             if norm.number is None:
                 unparsed += 1
             units[norm.unit or "(none)"] += 1

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..document import Relation, Span
-from ..normalize import normalize_value
+from ..normalize import normalize_span
 from ..sentences import Sentence, split_sentences
 from . import patterns as P
 from .gazetteer import Gazetteer, default_gazetteer
@@ -119,7 +119,7 @@ class RuleEngine:
             if sp.label != "VALUE":
                 keep.append(sp)
                 continue
-            norm = normalize_value(sp.text, context=text[max(sent.start, sp.start - 12):sp.start])
+            norm = normalize_span(text, sp.start, sp.end, floor=sent.start)
             value = Span("", "VALUE", sp.start, sp.end, sp.text, sp.score, norm)
             head = self._metric_after(text, sent, value, occupied) or self._metric_before(text, sent, value, occupied)
             if head is not None:

@@ -45,3 +45,10 @@ class Gazetteer:
 def default_gazetteer() -> Gazetteer:
     """The bundled gazetteer, built on first use (not at import)."""
     return Gazetteer(read_gazetteer())
+
+
+@lru_cache(maxsize=1)
+def default_named_regions() -> tuple[str, ...]:
+    """Named regions of the bundled gazetteer (not 全区/我区/本区/辖区), for a document's own area."""
+    return tuple(t for t, label in default_gazetteer().terms.items()
+                 if label == "REGION" and not t.startswith(("全", "我", "本", "辖")))

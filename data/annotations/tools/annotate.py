@@ -155,7 +155,7 @@ def _sentence_of(sentences, offset):
 
 def build_document(path: Path, sources: dict[str, dict], *, project_repeat: bool = True) -> Document:
     """Turn one compact file into a Document (with norms and, by default, the repeated block filled)."""
-    from fazhi_ie.normalize import normalize_value
+    from fazhi_ie.normalize import normalize_span
 
     doc, sentences, _, result = parse_file(path, sources)
     if result.errors:
@@ -185,7 +185,7 @@ def build_document(path: Path, sources: dict[str, dict], *, project_repeat: bool
     for e in entities:
         norm = e.norm
         if e.label == "VALUE" and norm is None:
-            norm = normalize_value(e.text, context=doc["text"][max(0, e.start - 12):e.start])
+            norm = normalize_span(doc["text"], e.start, e.end)
         final_entities.append(Span(renumber[e.id], e.label, e.start, e.end, e.text, norm=norm))
     del context_of
     final_relations = [Relation(f"R{i}", r.label, renumber[r.head], renumber[r.tail])
