@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 from typing import Protocol
 
-from .rules.extractor import Prediction
+from .prediction import Prediction
 
 ENGINE_NAMES = ("rules", "model")
 MODEL_ENV = "FAZHI_IE_MODEL"
@@ -32,6 +32,14 @@ def default_model_path() -> Path | None:
         return Path(env)
     bundled = Path(__file__).parent / "models" / "default"
     return bundled if (bundled / "config.json").exists() else None
+
+
+def default_engine_name() -> str:
+    """'model' when a trained model is available (bundled or $FAZHI_IE_MODEL), else 'rules'.
+
+    The one place that decides the default engine of `fazhi_ie.load()` and `fazhi-ie extract`.
+    """
+    return "model" if default_model_path() is not None else "rules"
 
 
 def load_engine(name: str = "rules", model_path: str | Path | None = None) -> Engine:

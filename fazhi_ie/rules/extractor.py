@@ -7,10 +7,11 @@ have one); such values are listed in the prediction's `dropped` diagnostics inst
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ..document import Relation, Span
 from ..normalize import normalize_span
+from ..prediction import Prediction
 from ..sentences import Sentence, split_sentences
 from . import patterns as P
 from .gazetteer import Gazetteer, default_gazetteer
@@ -20,15 +21,6 @@ SCORE = {"gazetteer": 0.9, "pattern": 0.8, "org": 0.6, "metric": 0.5, "has_value
 IN_PROGRAM_REACH = 12  # characters between a PROGRAM and a following METRIC for IN_PROGRAM
 CLASSIFIERS = set("个名家所位项件条批份篇场支座处台辆部户")
 REGION_LEVEL_CHARS = set("省市县区州旗乡镇村")
-
-
-@dataclass
-class Prediction:
-    """An engine's output for one text: spans and relations with ids, plus diagnostics."""
-
-    entities: list[Span]
-    relations: list[Relation]
-    dropped: list[dict] = field(default_factory=list)
 
 
 @dataclass

@@ -43,8 +43,15 @@ REPORTS = [
 REPEAT_DOC = "chengzhong-liuzhou-2023"
 
 
+SILVER_SOURCES = ANNOTATIONS / "silver" / "sources.jsonl"
+
+
 def load_sources() -> dict[str, dict]:
-    return {d["id"]: d for d in map(json.loads, SOURCES.read_text(encoding="utf-8").splitlines())}
+    """Gold sources, plus the silver-tier sources when they exist (ids never collide: silver-…)."""
+    docs = {d["id"]: d for d in map(json.loads, SOURCES.read_text(encoding="utf-8").splitlines())}
+    if SILVER_SOURCES.exists():
+        docs.update({d["id"]: d for d in map(json.loads, SILVER_SOURCES.read_text(encoding="utf-8").splitlines())})
+    return docs
 
 
 def repeat_block(text: str) -> tuple[int, int, int] | None:
