@@ -1,4 +1,4 @@
-"""The `fazhi-ie` command line: extract, validate, evaluate, stats, convert.
+"""The `fazhi-ie` command line: extract, validate, evaluate, stats, convert, audit.
 
 Every expected failure (unreadable input, schema violations, a missing model) ends in one
 line on stderr and a non-zero exit status, never a traceback; `--debug` shows the
@@ -247,6 +247,23 @@ def cmd_convert(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_audit(args: argparse.Namespace) -> int:
+    from .audit import KINDS, AuditConfig, audit, read_exceptions, write_json
+
+    kinds = tuple(args.kinds.split(",")) if args.kinds else KINDS
+    try:
+        config = AuditConfig(kinds=kinds, min_count=args.min_count, min_length=args.min_length)
+        exceptions = read_exceptions(args.exceptions) if args.exceptions else None
+    except (ValueError, OSError) as exc:
+        raise CliError(str(exc)) from None
+    docs = [d for path in args.files for d in read_jsonl(path, require_value_heads=False)]
+    report = audit(docs, config, exceptions)
+    if args.json:
+        write_json(report, args.json)
+    sys.stdout.write(report.format_table(max_occurrences=args.occurrences, show_explained=args.show_explained))
+    return 1 if args.strict and report.unexplained else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fazhi-ie", description="Facts from Chinese rule-of-law government reports.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks for unexpected errors")
@@ -282,6 +299,18 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("files", nargs="+")
     st.add_argument("--json", action="store_true")
     st.set_defaults(func=cmd_stats)
+
+    au = sub.add_parser("audit", help="list surface strings annotated inconsistently across a corpus")
+    au.add_argument("files", nargs="+", help="interchange JSONL file(s), audited together")
+    au.add_argument("--json", help="also write every finding with all its occurrences as JSON here")
+    au.add_argument("--min-count", type=int, default=2, help="least occurrences for a finding (default 2)")
+    au.add_argument("--min-length", type=int, default=2, help="shortest string looked at (default 2)")
+    au.add_argument("--kinds", help="comma-separated subset of label,untagged,boundary,relation")
+    au.add_argument("--exceptions", help="file of accepted findings (KIND<TAB>KEY<TAB>REASON per line)")
+    au.add_argument("--occurrences", type=int, default=6, help="occurrences shown per finding (default 6)")
+    au.add_argument("--show-explained", action="store_true", help="also list findings the exceptions explain")
+    au.add_argument("--strict", action="store_true", help="exit 1 when any finding is unexplained")
+    au.set_defaults(func=cmd_audit)
 
     cv = sub.add_parser("convert", help="convert annotations between jsonl, Label Studio JSON and doccano JSONL")
     cv.add_argument("input")
