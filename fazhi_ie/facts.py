@@ -3,6 +3,11 @@
 Reads entities, relations and document meta; writes nothing back. Document defaults
 (the report's own region or body, and its year) fill agent and time where the sentence
 states none; they come from meta, or else from the title and opening lines.
+
+Evidence quotes the fact's sentence; a sentence longer than sentences.MAX_WINDOW is
+quoted only as far as the linking window(s) holding the metric and the value, with
+`sentence_start`/`sentence_end` giving that excerpt's offsets, so that output stays
+linear in the input (text[sentence_start:sentence_end] == sentence always holds).
 """
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ from typing import Mapping
 
 from .document import Document, Evidence, Fact, Span
 from .normalize import span_norm
-from .sentences import split_sentences, sentence_index
+from .sentences import linking_windows, sentence_index
 
 OPENING_CHARS = 300
 _YEAR_RE = re.compile(r"(19[5-9]\d|20\d\d)\s?年")
@@ -50,15 +55,12 @@ def assemble_facts(doc: Document, defaults: DocumentDefaults | None = None) -> l
     for rel in doc.relations:
         if rel.label in ("AGENT", "WHEN", "IN_PROGRAM"):
             outgoing.setdefault((rel.head, rel.label), []).append(by_id[rel.tail])
-    sentences = split_sentences(doc.text)
+    windows = linking_windows(doc.text)
     facts = []
     pairs = [(by_id[r.head], by_id[r.tail]) for r in doc.relations if r.label == "HAS_VALUE"]
     for head, value in sorted(pairs, key=lambda p: p[1].start):
         norm = span_norm(doc.text, value)
-        idx = sentence_index(sentences, value.start)
-        if idx is None:
-            raise ValueError(f"document {doc.id}: VALUE {value.id} at {value.start} lies outside every sentence")
-        sent = sentences[idx]
+        ev_start, ev_end = _evidence_bounds(windows, head, value)
         agent = _nearest(outgoing.get((head.id, "AGENT")), value)
         when = _nearest(outgoing.get((head.id, "WHEN")), value)
         program = _nearest(outgoing.get((head.id, "IN_PROGRAM")), value)
@@ -68,9 +70,22 @@ def assemble_facts(doc: Document, defaults: DocumentDefaults | None = None) -> l
             agent=agent.text if agent else defaults.agent,
             time=when.text if when else defaults.time,
             program=program.text if program else None,
-            evidence=Evidence(sent.text, sent.start, sent.end, (head.start, head.end), (value.start, value.end)),
+            evidence=Evidence(doc.text[ev_start:ev_end], ev_start, ev_end, (head.start, head.end),
+                              (value.start, value.end)),
         ))
     return facts
+
+
+def _evidence_bounds(windows, head: Span, value: Span) -> tuple[int, int]:
+    """The evidence excerpt of a fact: from the window (sentence, or bounded part of a long
+    sentence) holding the earlier of metric and value to the one holding the later, and never
+    less than the two spans themselves."""
+    lo, hi = min(head.start, value.start), max(head.end, value.end)
+    first = sentence_index(windows, lo)
+    last = sentence_index(windows, hi - 1)
+    start = min(lo, windows[first].start) if first is not None else lo
+    end = max(hi, windows[last].end) if last is not None else hi
+    return start, end
 
 
 def _nearest(tails: list[Span] | None, value: Span) -> Span | None:

@@ -3,11 +3,21 @@
 A sentence ends at 。！？ or a line break; ；and ，do not end it. Closing quotes and
 brackets directly after a terminator stay with the sentence. Leading and trailing
 whitespace is left out of a sentence's span; the text itself is never changed.
+
+`linking_windows` bounds the cost of text without sentence punctuation: a sentence
+longer than MAX_WINDOW characters is cut into windows of at most MAX_WINDOW, at the
+last clause break (，；、： or a space) in the second half of the window, else at a
+point that splits no number. The rule engine links only within a window, and a fact's
+evidence quotes its window(s) instead of the whole sentence, so cost and output stay
+linear in the input.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+MAX_WINDOW = 320  # longest linking window (characters); no gold sentence is longer
+CLAUSE_BREAKS = frozenset("，,；;、：: \t\u3000")
+_NUMBERISH = frozenset("0123456789０１２３４５６７８９.．,%％零〇一二两三四五六七八九十百千万亿")
 TERMINATORS = frozenset("。！？")
 LINE_BREAKS = frozenset("\n\r\u2028\u2029")
 CLOSERS = frozenset("”’」』）)】》\"'")
@@ -53,6 +63,34 @@ def _append(text: str, start: int, end: int, out: list[Sentence]) -> None:
         end -= 1
     if end > start:
         out.append(Sentence(start, end, text[start:end]))
+
+
+def linking_windows(text: str, max_len: int = MAX_WINDOW) -> list[Sentence]:
+    """Sentences, with each one longer than `max_len` cut into windows of at most `max_len`."""
+    windows: list[Sentence] = []
+    for sent in split_sentences(text):
+        if sent.end - sent.start <= max_len:
+            windows.append(sent)
+            continue
+        pos = sent.start
+        while sent.end - pos > max_len:
+            cut = _cut_point(text, pos, pos + max_len)
+            _append(text, pos, cut, windows)
+            pos = cut
+        _append(text, pos, sent.end, windows)
+    return windows
+
+
+def _cut_point(text: str, start: int, limit: int) -> int:
+    """Where to end a window that starts at `start` and may not pass `limit`."""
+    half = start + (limit - start) // 2
+    for i in range(limit, half, -1):
+        if text[i - 1] in CLAUSE_BREAKS:
+            return i
+    for i in range(limit, half, -1):
+        if text[i - 1] not in _NUMBERISH or text[i] not in _NUMBERISH:
+            return i
+    return limit
 
 
 def sentence_index(sentences: list[Sentence], offset: int) -> int | None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from ..document import Relation, Span
 from ..normalize import normalize_span
 from ..prediction import Prediction
-from ..sentences import Sentence, split_sentences
+from ..sentences import Sentence, linking_windows
 from . import patterns as P
 from .gazetteer import Gazetteer, default_gazetteer
 
@@ -44,7 +44,7 @@ class RuleEngine:
         entities: list[Span] = []
         relations: list[Relation] = []
         dropped: list[dict] = []
-        for sent in split_sentences(text):
+        for sent in linking_windows(text):  # sentences, long ones cut into bounded windows
             spans = self._sentence_spans(text, sent)
             sent_entities, sent_relations, sent_dropped = self._link(text, sent, spans)
             entities.extend(sent_entities)
@@ -120,6 +120,8 @@ class RuleEngine:
             else:
                 head = _nearest_head(spans, value)
                 if head is not None:
+                    # a PROGRAM already taken into a METRIC (人民调解120件130人) heads as that METRIC
+                    head = next((m for m in metrics if m.start < head.end and head.start < m.end), head)
                     occupied.append((head.start, head.end))
             if head is None:
                 dropped.append({"text": value.text, "start": value.start, "end": value.end,
@@ -131,7 +133,7 @@ class RuleEngine:
         keep = [sp for sp in keep
                 if id(sp) in linked or not any(m.start < sp.end and sp.start < m.end for m in metrics)]
         keep.extend(metrics)
-        keep.sort(key=lambda sp: sp.start)
+        keep, relations = _without_overlaps(keep, relations, dropped)
         for head in {id(r.head): r.head for r in relations}.values():  # type: ignore[attr-defined]
             if head.label not in ("METRIC", "PROGRAM"):
                 continue
@@ -178,6 +180,32 @@ class RuleEngine:
         if len(phrase) < 2 or not all(_is_cjk(ch) for ch in phrase):
             return None
         return Span("", "METRIC", start, end, phrase, SCORE["metric"])
+
+
+def _without_overlaps(spans: list[Span], relations: list[Relation], dropped: list[dict]):
+    """Spans sorted, with any span that overlaps an earlier-kept one removed (linked heads
+    and values first), and the relations and VALUEs that lose their head moved to `dropped`."""
+    heads = {id(r.head) for r in relations}  # type: ignore[arg-type]
+    order = sorted(spans, key=lambda sp: (sp.label != "VALUE", id(sp) not in heads, sp.start, -sp.end))
+    kept: list[Span] = []
+    for sp in order:
+        if all(sp.end <= k.start or sp.start >= k.end for k in kept):
+            kept.append(sp)
+    if len(kept) == len(spans):
+        return sorted(spans, key=lambda sp: sp.start), relations
+    alive = {id(sp) for sp in kept}
+    relations = [r for r in relations if id(r.head) in alive and id(r.tail) in alive]  # type: ignore[arg-type]
+    has_head = {id(r.tail) for r in relations if r.label == "HAS_VALUE"}  # type: ignore[arg-type]
+    final = []
+    for sp in kept:
+        if sp.label == "VALUE" and id(sp) not in has_head:
+            dropped.append({"text": sp.text, "start": sp.start, "end": sp.end,
+                            "reason": "its head overlapped another span"})
+            continue
+        final.append(sp)
+    alive = {id(sp) for sp in final}
+    relations = [r for r in relations if id(r.head) in alive and id(r.tail) in alive]  # type: ignore[arg-type]
+    return sorted(final, key=lambda sp: sp.start), relations
 
 
 def _is_cjk(ch: str) -> bool:
