@@ -320,6 +320,13 @@ def evaluate(gold: Sequence[Document], pred: Sequence[Document], *, bootstrap: i
     from seqeval.metrics import classification_report
     from seqeval.scheme import IOB2
 
+    for name, docs in (("gold", gold), ("predictions", pred)):
+        seen: set[str] = set()
+        for d in docs:
+            if d.id in seen:
+                raise EvaluationError(f"document id {d.id!r} appears more than once in the {name} "
+                                      "(the same file given twice, or two documents with one id)")
+            seen.add(d.id)
     pred_by_id = {d.id: d for d in pred}
     warnings = []
     missing = [d.id for d in gold if d.id not in pred_by_id]

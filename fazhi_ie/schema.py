@@ -49,102 +49,141 @@ class Problem:
     doc_id: str
     item_id: str | None
     message: str
+    field: str | None = None
 
     def __str__(self) -> str:
         where = f"{self.doc_id}" + (f" {self.item_id}" if self.item_id else "")
-        return f"{where}: {self.message}"
+        return f"{where}: {self.message}" + (f" [field: {self.field}]" if self.field else "")
+
+
+def _is_int(x: object) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+def _is_number(x: object) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and x == x and x not in (float("inf"), float("-inf"))
+
+
+def _is_id(x: object) -> bool:
+    return (isinstance(x, str) and x != "") or _is_int(x)
 
 
 def validate_record(record: Mapping, *, require_value_heads: bool = True) -> list[Problem]:
     """Check one interchange-format record (a parsed JSON line) against the schema.
 
-    Reports every problem rather than stopping at the first: missing fields, unknown
-    labels, text/offset mismatches, overlapping spans, duplicate or dangling ids,
-    relations whose head/tail types break the table, and (when `require_value_heads`)
-    VALUE entities that are not the tail of exactly one HAS_VALUE.
+    Reports every problem rather than stopping at the first, each naming the document,
+    the entity/relation/fact and the field: missing or mistyped fields (id, text, meta,
+    labels, offsets, norm, score, facts), unknown labels, text/offset mismatches,
+    overlapping spans, duplicate or dangling ids, relations whose head/tail types break
+    the table, and (when `require_value_heads`) VALUE entities that are not the tail of
+    exactly one HAS_VALUE. A record with no problems is one that Document.from_dict,
+    evaluation, statistics and conversion can all use.
     """
-    doc_id = str(record.get("id", "<no id>")) if isinstance(record, Mapping) else "<not an object>"
+    if not isinstance(record, Mapping):
+        return [Problem("<not an object>", None, "a line must be a JSON object")]
+    raw_id = record.get("id")
+    doc_id = str(raw_id) if _is_id(raw_id) else "<no id>"
     problems: list[Problem] = []
 
-    def add(item: str | None, message: str) -> None:
-        problems.append(Problem(doc_id, item, message))
+    def add(item: str | None, message: str, field: str | None = None) -> None:
+        problems.append(Problem(doc_id, item, message, field))
 
-    if not isinstance(record, Mapping):
-        add(None, "a line must be a JSON object")
-        return problems
     if "id" not in record:
-        add(None, "missing field 'id'")
+        add(None, "missing field 'id'", "id")
+    elif not _is_id(raw_id):
+        add(None, f"document id must be a non-empty string or an integer, got {raw_id!r:.40}", "id")
+    meta = record.get("meta")
+    if meta is not None and not isinstance(meta, Mapping):
+        add(None, f"meta must be an object, got {type(meta).__name__}", "meta")
     text = record.get("text")
     if not isinstance(text, str):
-        add(None, "missing or non-string field 'text'")
+        add(None, "missing field 'text'" if text is None else f"text must be a string, got {type(text).__name__}", "text")
         return problems
     entities = record.get("entities", [])
     relations = record.get("relations", [])
+    if entities is None:
+        entities = []
+    if relations is None:
+        relations = []
     if not isinstance(entities, list):
-        add(None, "'entities' must be a list")
+        add(None, "entities must be a list", "entities")
         entities = []
     if not isinstance(relations, list):
-        add(None, "'relations' must be a list")
+        add(None, "relations must be a list", "relations")
         relations = []
 
     labels_by_id: dict[str, str] = {}
     spans: list[tuple[int, int, str]] = []
     for index, ent in enumerate(entities):
         if not isinstance(ent, Mapping):
-            add(f"entity #{index}", "entity must be an object")
+            add(f"entity #{index + 1}", "entity must be an object")
             continue
-        eid = str(ent.get("id", f"entity #{index}"))
+        eid = str(ent["id"]) if _is_id(ent.get("id")) else f"entity #{index + 1}"
         missing = [k for k in ("id", "label", "start", "end", "text") if k not in ent]
         if missing:
-            add(eid, f"missing field(s) {', '.join(missing)}")
+            add(eid, f"missing field(s) {', '.join(missing)}", ", ".join(missing))
+            continue
+        if not _is_id(ent["id"]):
+            add(eid, f"entity id must be a non-empty string or an integer, got {ent['id']!r:.40}", "id")
             continue
         if eid in labels_by_id:
-            add(eid, "duplicate entity id")
+            add(eid, "duplicate entity id", "id")
         label = ent["label"]
-        if label not in ENTITY_LABELS:
-            add(eid, f"unknown entity label {label!r}; valid labels: {', '.join(ENTITY_LABELS)}")
+        if not isinstance(label, str) or label not in ENTITY_LABELS:
+            add(eid, f"unknown entity label {label!r:.40}; valid labels: {', '.join(ENTITY_LABELS)}", "label")
+            label = None
         start, end = ent["start"], ent["end"]
-        if not (isinstance(start, int) and isinstance(end, int)) or isinstance(start, bool):
-            add(eid, f"start/end must be integers, got {start!r}/{end!r}")
+        if not (_is_int(start) and _is_int(end)):
+            add(eid, f"start/end must be integers, got {start!r:.20}/{end!r:.20}", "start")
             continue
         if not 0 <= start < end <= len(text):
-            add(eid, f"offsets [{start}, {end}) outside text of length {len(text)} or empty")
+            add(eid, f"offsets [{start}, {end}) outside text of length {len(text)} or empty", "start")
             continue
-        if text[start:end] != ent["text"]:
-            add(eid, f"text {ent['text']!r} does not match text[{start}:{end}] = {text[start:end]!r}")
+        if not isinstance(ent["text"], str) or text[start:end] != ent["text"]:
+            add(eid, f"text {ent['text']!r:.60} does not match text[{start}:{end}] = {text[start:end]!r:.60}", "text")
         score = ent.get("score")
-        if score is not None and not (isinstance(score, (int, float)) and 0.0 <= score <= 1.0):
-            add(eid, f"score must be a number in 0..1, got {score!r}")
-        labels_by_id[eid] = label
-        spans.append((start, end, eid))
+        if score is not None and not (_is_number(score) and 0.0 <= score <= 1.0):
+            add(eid, f"score must be a number in 0..1, got {score!r:.20}", "score")
+        if ent.get("norm") is not None:
+            _check_norm(ent["norm"], lambda msg, f: add(eid, msg, f"norm.{f}" if f else "norm"))
+        if label is not None:
+            labels_by_id[eid] = label
+            spans.append((start, end, eid))
 
     spans.sort()
     for (s1, e1, id1), (s2, e2, id2) in zip(spans, spans[1:]):
         if s2 < e1:
-            add(id2, f"overlaps {id1} ([{s1}, {e1}) and [{s2}, {e2}))")
+            add(id2, f"overlaps {id1} ([{s1}, {e1}) and [{s2}, {e2}))", "start")
 
     relation_ids: set[str] = set()
     value_heads: dict[str, int] = {}
     for index, rel in enumerate(relations):
         if not isinstance(rel, Mapping):
-            add(f"relation #{index}", "relation must be an object")
+            add(f"relation #{index + 1}", "relation must be an object")
             continue
-        rid = str(rel.get("id", f"relation #{index}"))
+        rid = str(rel["id"]) if _is_id(rel.get("id")) else f"relation #{index + 1}"
         missing = [k for k in ("id", "label", "head", "tail") if k not in rel]
         if missing:
-            add(rid, f"missing field(s) {', '.join(missing)}")
+            add(rid, f"missing field(s) {', '.join(missing)}", ", ".join(missing))
+            continue
+        bad = [k for k in ("id", "head", "tail") if not _is_id(rel[k])]
+        if bad:
+            add(rid, f"{'/'.join(bad)} must be a non-empty string or an integer", ", ".join(bad))
             continue
         if rid in relation_ids:
-            add(rid, "duplicate relation id")
+            add(rid, "duplicate relation id", "id")
         relation_ids.add(rid)
+        if not isinstance(rel["label"], str):
+            add(rid, f"unknown relation label {rel['label']!r:.40}; valid labels: {', '.join(RELATION_LABELS)}", "label")
+            continue
         head, tail = str(rel["head"]), str(rel["tail"])
         dangling = [x for x in (head, tail) if x not in labels_by_id]
         if dangling:
-            add(rid, f"refers to unknown entity id(s) {', '.join(dangling)}")
+            add(rid, f"refers to unknown entity id(s) {', '.join(dangling)}", "head" if head in dangling else "tail")
             continue
         problem = check_relation(rel["label"], labels_by_id[head], labels_by_id[tail])
         if problem:
-            add(rid, f"{problem} ({head} -> {tail})")
+            add(rid, f"{problem} ({head} -> {tail})", "label")
         if rel["label"] == "HAS_VALUE":
             value_heads[tail] = value_heads.get(tail, 0) + 1
 
@@ -152,7 +191,59 @@ def validate_record(record: Mapping, *, require_value_heads: bool = True) -> lis
         for eid, label in labels_by_id.items():
             if label == "VALUE" and value_heads.get(eid, 0) != 1:
                 add(eid, f"VALUE must be the tail of exactly one HAS_VALUE, found {value_heads.get(eid, 0)}")
+    facts = record.get("facts")
+    if facts is not None:
+        if not isinstance(facts, list):
+            add(None, "facts must be a list", "facts")
+        else:
+            for index, fact in enumerate(facts):
+                _check_fact(fact, text, lambda msg, f, i=index: add(f"fact #{i + 1}", msg, f))
     return problems
+
+
+def _check_norm(norm: object, add) -> None:
+    if not isinstance(norm, Mapping):
+        add(f"norm must be an object, got {type(norm).__name__}", None)
+        return
+    number = norm.get("number")
+    if number is not None and not _is_number(number):
+        add(f"number must be a number or null, got {number!r:.30}", "number")
+    for key in ("unit", "unparsed"):
+        if norm.get(key) is not None and not isinstance(norm[key], str):
+            add(f"{key} must be a string or null, got {norm[key]!r:.30}", key)
+    for key, valid in (("qualifier", QUALIFIERS), ("change", CHANGES)):
+        value = norm.get(key)
+        if value is not None and (not isinstance(value, str) or value not in valid):
+            add(f"{key} must be null or one of {', '.join(valid)}, got {value!r:.30}", key)
+
+
+def _check_fact(fact: object, text: str, add) -> None:
+    if not isinstance(fact, Mapping):
+        add("a fact must be an object", None)
+        return
+    for key in ("metric", "value"):
+        if not isinstance(fact.get(key), str):
+            add(f"missing field '{key}'" if key not in fact else f"{key} must be a string, got {fact[key]!r:.30}", key)
+    _check_norm({k: fact.get(k) for k in ("number", "unit", "qualifier", "change")}, add)
+    for key in ("agent", "time", "program"):
+        if fact.get(key) is not None and not isinstance(fact[key], str):
+            add(f"{key} must be a string or null, got {fact[key]!r:.30}", key)
+    ev = fact.get("evidence")
+    if not isinstance(ev, Mapping):
+        add("missing field 'evidence'" if ev is None else "evidence must be an object", "evidence")
+        return
+    start, end = ev.get("sentence_start"), ev.get("sentence_end")
+    if not (_is_int(start) and _is_int(end) and 0 <= start <= end <= len(text)):
+        add(f"evidence sentence_start/sentence_end must be integers within the text, got {start!r:.20}/{end!r:.20}", "evidence.sentence_start")
+    elif ev.get("sentence") != text[start:end]:
+        add(f"evidence sentence does not match text[{start}:{end}]", "evidence.sentence")
+    for key, field in (("metric_span", "metric"), ("value_span", "value")):
+        span = ev.get(key)
+        if not (isinstance(span, list) and len(span) == 2 and all(_is_int(x) for x in span)
+                and 0 <= span[0] < span[1] <= len(text)):
+            add(f"evidence {key} must be [start, end] within the text, got {span!r:.30}", f"evidence.{key}")
+        elif isinstance(fact.get(field), str) and text[span[0]:span[1]] != fact[field]:
+            add(f"{field} {fact[field]!r:.40} does not match text[{span[0]}:{span[1]}]", field)
 
 
 def validate_records(records: Iterable[Mapping], **kwargs) -> list[Problem]:
@@ -161,7 +252,7 @@ def validate_records(records: Iterable[Mapping], **kwargs) -> list[Problem]:
     seen: set[str] = set()
     for record in records:
         problems.extend(validate_record(record, **kwargs))
-        doc_id = str(record.get("id")) if isinstance(record, Mapping) else None
+        doc_id = str(record.get("id")) if isinstance(record, Mapping) and _is_id(record.get("id")) else None
         if doc_id is not None:
             if doc_id in seen:
                 problems.append(Problem(doc_id, None, "duplicate document id"))

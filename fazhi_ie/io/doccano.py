@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ..document import Document, Relation, Span
-from .jsonl import InputError, read_records
+from .jsonl import InputError, dumps_record, read_records
 
 
 def to_doccano(doc: Document) -> dict[str, Any]:
@@ -32,14 +32,32 @@ def from_doccano(record: dict[str, Any], *, source: str = "<doccano>") -> Docume
         raise InputError(f"{source}: record without a text field")
     doc_id = str(record.get("doc_id") or record.get("id") or "doc")
     entities = []
-    for ent in record.get("entities", record.get("label", [])):
+    for index, ent in enumerate(record.get("entities", record.get("label", [])) or []):
+        where = f"{source}: entity #{index + 1}"
         if isinstance(ent, list):  # the older [start, end, label] form
+            if len(ent) != 3:
+                raise InputError(f"{where}: expected [start, end, label], got {ent!r}")
             start, end, label = ent
             eid = f"T{len(entities) + 1}"
-        else:
+        elif isinstance(ent, dict):
+            missing = [k for k in ("id", "label", "start_offset", "end_offset") if k not in ent]
+            if missing:
+                raise InputError(f"{where}: missing field(s) {', '.join(repr(k) for k in missing)}")
             start, end, label, eid = ent["start_offset"], ent["end_offset"], ent["label"], f"T{ent['id']}"
+        else:
+            raise InputError(f"{where}: an entity must be an object or a [start, end, label] list")
+        if not (type(start) is int and type(end) is int and 0 <= start < end <= len(text)):
+            raise InputError(f"{where}: offsets {start!r}..{end!r} are not integers within the text "
+                             f"(length {len(text)})")
+        if not isinstance(label, str):
+            raise InputError(f"{where}: label must be a string, got {label!r}")
         entities.append(Span(eid, label, start, end, text[start:end]))
-    relations = [Relation(f"R{r['id']}", r["type"], f"T{r['from_id']}", f"T{r['to_id']}") for r in record.get("relations", [])]
+    relations = []
+    for index, rel in enumerate(record.get("relations", []) or []):
+        missing = [k for k in ("id", "from_id", "to_id", "type") if not isinstance(rel, dict) or k not in rel]
+        if missing:
+            raise InputError(f"{source}: relation #{index + 1}: missing field(s) {', '.join(repr(k) for k in missing)}")
+        relations.append(Relation(f"R{rel['id']}", rel["type"], f"T{rel['from_id']}", f"T{rel['to_id']}"))
     data = Document(doc_id, text, dict(record.get("meta") or {}), tuple(entities), tuple(relations)).to_dict()
     return Document.from_dict(data, require_value_heads=False)
 
@@ -58,6 +76,6 @@ def write_doccano(docs: Iterable[Document], path: str | Path) -> int:
     count = 0
     with Path(path).open("w", encoding="utf-8") as fh:
         for doc in docs:
-            fh.write(json.dumps(to_doccano(doc), ensure_ascii=False) + "\n")
+            fh.write(dumps_record(to_doccano(doc)))
             count += 1
     return count

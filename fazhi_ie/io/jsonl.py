@@ -12,31 +12,71 @@ class InputError(ValueError):
     """Input that cannot be read; the message names the file and line."""
 
 
+_LINE_SEPARATORS = {0x2028: "\\u2028", 0x2029: "\\u2029", 0x85: "\\u0085"}
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def dumps_record(record: dict) -> str:
+    """One JSONL line (with its newline): UTF-8 text unescaped, except U+2028, U+2029 and
+    U+0085, which are written as \\u escapes so that no line-splitting reader breaks the line."""
+    return json.dumps(record, ensure_ascii=False).translate(_LINE_SEPARATORS) + "\n"
+
+
+def iter_lines(path: str | Path) -> Iterator[tuple[int, str, int]]:
+    """Yield (line number, line text, size in bytes) of a UTF-8 (or BOM-marked UTF-16) file,
+    one line at a time. Lines end at \\n only (never at U+2028 and the like)."""
+    path = Path(path)
+    try:
+        fh = path.open("rb")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    with fh:
+        head = fh.read(2)
+        fh.seek(0)
+        if head in UTF16_BOMS:
+            import io
+
+            with io.TextIOWrapper(fh, encoding="utf-16", newline="\n") as text:
+                try:
+                    for lineno, line in enumerate(text, start=1):
+                        yield lineno, line, len(line.encode("utf-8"))
+                except UnicodeDecodeError as exc:
+                    raise InputError(f"{path}: invalid UTF-16 text ({exc.reason})") from None
+            return
+        for lineno, raw in enumerate(fh, start=1):
+            try:
+                line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                raise InputError(f"{path}:{lineno}: not UTF-8 text (invalid byte at column {exc.start + 1}); "
+                                 "convert the file to UTF-8") from None
+            yield lineno, line, len(raw)
+
+
+def parse_line(line: str) -> tuple[dict | None, str | None]:
+    """(record, None) for a JSON object line, else (None, what is wrong with it)."""
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return None, f"malformed JSON ({exc.msg}, column {exc.colno})"
+    except RecursionError:
+        return None, "malformed JSON (nested too deeply)"
+    if not isinstance(record, dict):
+        return None, "each line must be a JSON object"
+    return record, None
+
+
 def read_records(path: str | Path, *, lenient: bool = False) -> Iterator[tuple[int, dict | str]]:
-    """Yield (line number, parsed JSON object) for each non-blank line of `path`.
+    """Yield (line number, parsed JSON object) for each non-blank line of `path`, streaming.
 
     A malformed line raises InputError naming it; with `lenient=True` it is yielded as
     (line number, message) instead and reading goes on, so a checker can list every problem.
     """
-    path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    try:
-        content = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not UTF-8 text (byte {exc.start})") from None
-    for lineno, line in enumerate(content.splitlines(), start=1):
+    for lineno, line, _size in iter_lines(path):
         if not line.strip():
             continue
-        try:
-            record = json.loads(line)
-            problem = None if isinstance(record, dict) else "each line must be a JSON object"
-        except json.JSONDecodeError as exc:
-            problem = f"malformed JSON ({exc.msg} at column {exc.colno})"
+        record, problem = parse_line(line)
         if problem is None:
-            yield lineno, record
+            yield lineno, record  # type: ignore[misc]
         elif lenient:
             yield lineno, problem
         else:
@@ -59,6 +99,6 @@ def write_jsonl(docs: Iterable[Document], path: str | Path) -> int:
     count = 0
     with Path(path).open("w", encoding="utf-8") as fh:
         for doc in docs:
-            fh.write(json.dumps(doc.to_dict(), ensure_ascii=False) + "\n")
+            fh.write(dumps_record(doc.to_dict()))
             count += 1
     return count

@@ -57,27 +57,41 @@ def from_labelstudio(tasks: list[dict[str, Any]], *, utf16: bool = True, source:
         doc_id = str(data.get("doc_id") or task.get("id") or f"task-{index}")
         results = (task.get("annotations") or task.get("predictions") or [{}])[0].get("result", [])
         back = None
+        fwd: list[int] = []
         if utf16:
             fwd = _utf16_offsets(text)
             back = {u: i for i, u in enumerate(fwd)}
         entities, relations = [], []
         for item in results:
+            if not isinstance(item, dict):
+                raise InputError(f"{source}: task {doc_id}: each result must be an object, got {item!r:.40}")
             if item.get("type") == "relation":
+                if "from_id" not in item or "to_id" not in item:
+                    raise InputError(f"{source}: task {doc_id}: relation result without from_id/to_id")
                 labels = item.get("labels") or []
                 if len(labels) != 1:
                     raise InputError(f"{source}: task {doc_id}: relation {item.get('from_id')}->{item.get('to_id')} "
                                      f"needs exactly one label, got {labels}")
                 relations.append(Relation(f"R{len(relations) + 1}", labels[0], str(item["from_id"]), str(item["to_id"])))
-            elif "labels" in item.get("value", {}):
-                value = item["value"]
-                start, end = value["start"], value["end"]
+            elif item.get("type") == "labels" or "labels" in (item.get("value") or {}):
+                value = item.get("value")
+                where = f"{source}: task {doc_id}: span {item.get('id')}"
+                if not isinstance(value, dict) or not isinstance(value.get("labels"), list):
+                    raise InputError(f"{where}: a 'labels' result needs a value with start, end and labels")
+                start, end = value.get("start"), value.get("end")
+                limit = fwd[-1] if utf16 else len(text)
+                if not (type(start) is int and type(end) is int and 0 <= start < end <= limit):
+                    raise InputError(f"{where}: offsets {start!r}..{end!r} are not integers within the text "
+                                     f"(length {limit}{' UTF-16 units' if utf16 else ''})")
                 if back is not None:
                     if start not in back or end not in back:
-                        raise InputError(f"{source}: task {doc_id}: span {item.get('id')} splits a surrogate pair")
+                        raise InputError(f"{where}: offset {start if start not in back else end} splits a "
+                                         "surrogate pair (a character outside the BMP); are the offsets code points? "
+                                         "Then pass --codepoint-offsets")
                     start, end = back[start], back[end]
                 labels = value["labels"]
                 if len(labels) != 1:
-                    raise InputError(f"{source}: task {doc_id}: span {item.get('id')} needs exactly one label, got {labels}")
+                    raise InputError(f"{where}: needs exactly one label, got {labels}")
                 entities.append(Span(str(item.get("id") or f"T{len(entities) + 1}"), labels[0], start, end, text[start:end]))
         record = Document(doc_id, text, dict(data.get("meta") or {}), tuple(entities), tuple(relations)).to_dict()
         docs.append(Document.from_dict(record, require_value_heads=False))
