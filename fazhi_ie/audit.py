@@ -283,12 +283,13 @@ def _boundaries(docs: list[_Doc], strings: list[str], labels_of: dict[str, set[s
 
 
 def _metric_without_value(d: _Doc, text: str, start: int, end: int, labels: set[str]) -> bool:
-    """True for an untagged occurrence of a METRIC-only string that no VALUE sits next to:
-    a noun is a METRIC only where a VALUE measures it (GUIDELINES, METRIC)."""
+    """True for an untagged occurrence of a METRIC-only string that no VALUE measures there:
+    a noun is a METRIC only where a VALUE measures it (GUIDELINES, METRIC), so only an
+    occurrence with a VALUE right before it or within 4 characters after it is reported."""
     if labels != {"METRIC"}:
         return False
-    near = _overlapping(d, max(0, start - 2), min(len(d.doc.text), end + 4))
-    return not any(s.label == "VALUE" for s in near)
+    near = _overlapping(d, max(0, start - 1), min(len(d.doc.text), end + 4))
+    return not any(s.label == "VALUE" and (s.end == start or s.start >= end) for s in near)
 
 
 def _relations(docs: list[_Doc], config: AuditConfig) -> list[Finding]:

@@ -245,7 +245,7 @@ def cmd_gold(_: argparse.Namespace) -> None:
     """Build the final gold files from adjudicated/ (reports and work-report passages apart)."""
     from fazhi_ie.io.jsonl import write_jsonl
 
-    sources = load_sources()
+    sources = {i: d for i, d in load_sources().items() if not i.startswith("silver-")}
     adjudicated = ANNOTATIONS / "adjudicated"
     missing = [i for i in sources if not (adjudicated / f"{i}.ann").exists()]
     if missing:
