@@ -247,6 +247,29 @@ def cmd_convert(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    from .trainer import ConfigError, TrainConfig, train
+
+    if args.list_options:
+        from dataclasses import MISSING, fields
+
+        for f in fields(TrainConfig):
+            default = f.default_factory() if f.default_factory is not MISSING else f.default  # type: ignore[misc]
+            print(f"{f.name} (default {default!r}): {f.metadata.get('help', '')}")
+        return 0
+    try:
+        config = TrainConfig.from_file(args.config)
+        if args.init:
+            config.init_model = str(Path(args.init).resolve())
+        if args.output:
+            config.output_dir = str(Path(args.output).resolve())
+    except ConfigError as exc:
+        raise CliError(str(exc)) from None
+    summary = train(config, log=lambda m: print(m, file=sys.stderr))
+    print(json.dumps({k: v for k, v in summary.items() if k != "history"}, ensure_ascii=False))
+    return 0
+
+
 def cmd_audit(args: argparse.Namespace) -> int:
     from .audit import KINDS, AuditConfig, audit, read_exceptions, write_json
 
@@ -311,6 +334,13 @@ def build_parser() -> argparse.ArgumentParser:
     au.add_argument("--show-explained", action="store_true", help="also list findings the exceptions explain")
     au.add_argument("--strict", action="store_true", help="exit 1 when any finding is unexplained")
     au.set_defaults(func=cmd_audit)
+
+    tr = sub.add_parser("train", help="train the model engine from annotated documents (see training/configs/)")
+    tr.add_argument("--config", required=True, help="training config JSON (keys: see `fazhi-ie train --list-options`)")
+    tr.add_argument("--init", help="a trained model directory to continue from (e.g. the shipped default model)")
+    tr.add_argument("--output", help="override the config's output_dir")
+    tr.add_argument("--list-options", action="store_true", help="print every config key with its default and help")
+    tr.set_defaults(func=cmd_train)
 
     cv = sub.add_parser("convert", help="convert annotations between jsonl, Label Studio JSON and doccano JSONL")
     cv.add_argument("input")

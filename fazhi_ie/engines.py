@@ -52,10 +52,12 @@ def load_engine(name: str = "rules", model_path: str | Path | None = None) -> En
         path = Path(model_path) if model_path else default_model_path()
         if path is None:
             raise ModelNotInstalledError(
-                "no trained model is installed: this version of fazhi_ie ships none. "
+                "no trained model is installed (the package's fazhi_ie/models/default is missing). "
                 f"Use --engine rules, or point --model / ${MODEL_ENV} at a trained model directory.")
-        if not (path / "config.json").is_file():
-            raise ModelNotInstalledError(f"{path}: not a model directory (no config.json)")
-        raise ModelNotInstalledError(
-            f"{path}: this version of fazhi_ie has no model runtime yet; use --engine rules")
+        from .model import ModelDirectoryError, ModelEngine
+
+        try:
+            return ModelEngine(path)
+        except ModelDirectoryError as exc:
+            raise ModelNotInstalledError(str(exc)) from None
     raise ValueError(f"unknown engine {name!r}; valid engines: {', '.join(ENGINE_NAMES)}")

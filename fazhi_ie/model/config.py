@@ -1,0 +1,119 @@
+"""The model directory's configuration: encoder shape, labels, schema version, decoding.
+
+Stored as `config.json` in a model directory next to `model.safetensors` and
+`tokenizer.json`. Unknown keys are rejected so that a typo never passes silently.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, Mapping
+
+from ..schema import ENTITY_LABELS, RELATION_RULES, SCHEMA_VERSION
+
+MODEL_FORMAT = "fazhi_ie-span-relation/1"
+TOKENIZATION_MODES = ("char", "subword")
+
+
+class ModelDirectoryError(RuntimeError):
+    """A model directory that is missing, incomplete, corrupt or built for another schema."""
+
+
+def bio_tags(labels: tuple[str, ...] = ENTITY_LABELS) -> tuple[str, ...]:
+    """O, then B-/I- for every entity label, in label order."""
+    return ("O",) + tuple(f"{p}-{label}" for label in labels for p in ("B", "I"))
+
+
+@dataclass
+class ModelConfig:
+    """Everything needed to rebuild the network and decode its output."""
+
+    vocab_size: int
+    hidden_size: int = 384
+    num_hidden_layers: int = 12
+    num_attention_heads: int = 12
+    intermediate_size: int = 1536
+    max_position_embeddings: int = 512
+    type_vocab_size: int = 2
+    layer_norm_eps: float = 1e-12
+    hidden_act: str = "gelu"
+    pad_token_id: int = 1
+    bos_token_id: int = 0
+    eos_token_id: int = 2
+    unk_token_id: int = 3
+    entity_labels: list[str] = field(default_factory=lambda: list(ENTITY_LABELS))
+    relation_labels: list[str] = field(default_factory=lambda: list(RELATION_RULES))
+    schema_version: str = SCHEMA_VERSION
+    tokenization: str = "char"
+    window_tokens: int = 256
+    window_stride: int = 192
+    relation_dim: int = 256
+    max_pair_tokens: int = 160
+    distance_buckets: int = 12
+    relation_threshold: float = 0.5
+    format: str = MODEL_FORMAT
+    training: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.tokenization not in TOKENIZATION_MODES:
+            raise ValueError(f"tokenization {self.tokenization!r}; valid: {', '.join(TOKENIZATION_MODES)}")
+        if not 8 <= self.window_tokens <= self.max_position_embeddings:
+            raise ValueError(f"window_tokens must be in 8..{self.max_position_embeddings}, got {self.window_tokens}")
+        if not 1 <= self.window_stride <= self.window_tokens - 2:
+            raise ValueError(f"window_stride must be in 1..window_tokens-2, got {self.window_stride}")
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        return bio_tags(tuple(self.entity_labels))
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, source: str = "config") -> "ModelConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ModelDirectoryError(f"{source}: unknown key(s) {', '.join(unknown)}; valid keys: {', '.join(sorted(known))}")
+        try:
+            return cls(**dict(data))
+        except (TypeError, ValueError) as exc:
+            raise ModelDirectoryError(f"{source}: {exc}") from None
+
+    @classmethod
+    def from_bert_config(cls, bert: Mapping[str, Any], **overrides: Any) -> "ModelConfig":
+        """Take the encoder shape from a transformers BertConfig dict (the converted base encoder)."""
+        keys = ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size",
+                "max_position_embeddings", "type_vocab_size", "layer_norm_eps", "hidden_act", "pad_token_id")
+        shape = {k: bert[k] for k in keys if k in bert}
+        shape.update(overrides)
+        return cls(**shape)
+
+    def save(self, directory: Path) -> None:
+        (directory / "config.json").write_text(json.dumps(self.to_dict(), ensure_ascii=False, indent=2) + "\n",
+                                              encoding="utf-8")
+
+    @classmethod
+    def load(cls, directory: Path) -> "ModelConfig":
+        path = directory / "config.json"
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ModelDirectoryError(f"{directory}: not a model directory (no config.json)") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ModelDirectoryError(f"{path}: not valid JSON ({exc})") from None
+        if not isinstance(data, dict):
+            raise ModelDirectoryError(f"{path}: must hold a JSON object")
+        if data.get("format") != MODEL_FORMAT:
+            raise ModelDirectoryError(
+                f"{path}: format {data.get('format')!r} is not a fazhi_ie model ({MODEL_FORMAT}); a plain "
+                "encoder directory is a training starting point (--init-encoder), not a model")
+        config = cls.from_dict(data, source=str(path))
+        if config.schema_version != SCHEMA_VERSION:
+            raise ModelDirectoryError(f"{path}: model built for schema {config.schema_version}, "
+                                      f"this fazhi_ie uses schema {SCHEMA_VERSION}; retrain it")
+        if tuple(config.entity_labels) != ENTITY_LABELS or tuple(config.relation_labels) != tuple(RELATION_RULES):
+            raise ModelDirectoryError(f"{path}: labels {config.entity_labels}/{config.relation_labels} differ from "
+                                      f"the schema's {list(ENTITY_LABELS)}/{list(RELATION_RULES)}")
+        return config

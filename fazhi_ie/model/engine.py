@@ -1,0 +1,271 @@
+"""The trained engine: loads a model directory and predicts spans and relations with scores.
+
+Reads: text. Writes: a `Prediction` (entities with scores and VALUE norms; HAS_VALUE, AGENT,
+WHEN and IN_PROGRAM relations with scores). Long texts are covered by overlapping windows of
+pieces; each piece takes its states from the window whose centre is nearest, so nothing is
+ever truncated and the merge is deterministic.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..document import Relation, Span
+from ..normalize import normalize_span
+from ..prediction import Prediction
+from ..sentences import split_sentences
+from .config import ModelConfig, ModelDirectoryError
+from .network import PAIR_TYPES, SpanRelationModel, allowed_transitions
+from .tokenization import TOKENIZER_FILE, TokenizedText, load_tokenizer, owner_window, tokenize, windows
+
+WEIGHTS_FILE = "model.safetensors"
+PAIR_INDEX: dict[tuple[str, str], tuple[int, str]] = {(h, t): (i, rel) for i, (rel, h, t) in enumerate(PAIR_TYPES)}
+
+
+@dataclass
+class EncodedText:
+    """Merged states of one text: pieces, encoder states [T, H] and tag log-probabilities [T, tags]."""
+
+    pieces: TokenizedText
+    states: torch.Tensor
+    tag_log_probs: torch.Tensor
+
+
+def window_batches(pieces: TokenizedText, config: ModelConfig, batch_size: int):
+    """Yield (spans, ids, attention) batches of windows with <s> … </s> added."""
+    spans = windows(len(pieces), config.window_tokens - 2, config.window_stride)
+    for b in range(0, len(spans), batch_size):
+        chunk = spans[b:b + batch_size]
+        width = max(e - s for s, e in chunk) + 2
+        ids = torch.full((len(chunk), width), config.pad_token_id, dtype=torch.long)
+        att = torch.zeros((len(chunk), width), dtype=torch.long)
+        for row, (s, e) in enumerate(chunk):
+            ids[row, 0] = config.bos_token_id
+            ids[row, 1:e - s + 1] = torch.from_numpy(pieces.ids[s:e])
+            ids[row, e - s + 1] = config.eos_token_id
+            att[row, :e - s + 2] = 1
+        yield chunk, ids, att
+
+
+def encode_text(model: SpanRelationModel, pieces: TokenizedText, batch_size: int = 16) -> EncodedText:
+    """Run the encoder and tagger over all windows and merge them (model must be in eval mode)."""
+    c = model.config
+    n = len(pieces)
+    states = torch.zeros(n, c.hidden_size)
+    log_probs = torch.zeros(n, len(c.tags))
+    spans = windows(n, c.window_tokens - 2, c.window_stride)
+    owner = owner_window(spans, n)
+    w = 0
+    for chunk, ids, att in window_batches(pieces, c, batch_size):
+        hidden = model.bert(ids, att)
+        lp = torch.log_softmax(model.tag_logits(hidden), dim=-1)
+        for row, (s, e) in enumerate(chunk):
+            mine = np.nonzero(owner[s:e] == w)[0]
+            idx = torch.from_numpy(mine)
+            states[s + idx] = hidden[row, 1 + idx]
+            log_probs[s + idx] = lp[row, 1 + idx]
+            w += 1
+    return EncodedText(pieces, states, log_probs)
+
+
+def viterbi_np(log_probs: np.ndarray, trans: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """Constrained BIO decoding in numpy (trans and start hold 0 or -inf-like penalties)."""
+    t, n = log_probs.shape
+    back = np.zeros((t, n), dtype=np.int64)
+    score = log_probs[0] + start
+    for i in range(1, t):
+        total = score[:, None] + trans
+        back[i] = total.argmax(axis=0)
+        score = total.max(axis=0) + log_probs[i]
+    best = np.zeros(t, dtype=np.int64)
+    best[-1] = score.argmax()
+    for i in range(t - 1, 0, -1):
+        best[i - 1] = back[i, best[i]]
+    return best
+
+
+def decode_spans(encoded: EncodedText, tags: tuple[str, ...]) -> list[tuple[int, int, str, float]]:
+    """(first piece, last piece, label, score) of each span; score = mean probability of its tags."""
+    lp = encoded.tag_log_probs.numpy().astype(np.float64)
+    if len(lp) == 0:
+        return []
+    allowed = allowed_transitions(tags).numpy()
+    trans = np.where(allowed, 0.0, -1e9)
+    start = np.array([0.0 if not t.startswith("I-") else -1e9 for t in tags])
+    path = viterbi_np(lp, trans, start)
+    out = []
+    i = 0
+    n = len(path)
+    while i < n:
+        tag = tags[path[i]]
+        if tag.startswith("B-"):
+            label = tag[2:]
+            j = i + 1
+            while j < n and tags[path[j]] == f"I-{label}":
+                j += 1
+            prob = float(np.exp(lp[np.arange(i, j), path[i:j]]).mean())
+            out.append((i, j - 1, label, prob))
+            i = j
+        else:
+            i += 1
+    return out
+
+
+def candidate_pairs(labels: list[str], sentence_of: list[int], firsts: list[int], max_pair_tokens: int):
+    """(head index, tail index, pair type) of every schema-allowed pair in one sentence within reach."""
+    out = []
+    for h, lh in enumerate(labels):
+        for t, lt in enumerate(labels):
+            if h == t or sentence_of[h] != sentence_of[t] or sentence_of[h] < 0:
+                continue
+            key = PAIR_INDEX.get((lh, lt))
+            if key is not None and abs(firsts[h] - firsts[t]) <= max_pair_tokens:
+                out.append((h, t, key[0]))
+    return out
+
+
+def link(model: SpanRelationModel, states: torch.Tensor, spans: list[tuple[int, int, str]], pairs: list) \
+        -> tuple[torch.Tensor, list]:
+    """Pair logits for `pairs` over `spans` (piece ranges) given states [T, H]."""
+    if not pairs:
+        return torch.zeros(0), pairs
+    span_t = torch.tensor([(f, l) for f, l, _ in spans], dtype=torch.long)
+    pair_t = torch.tensor([(h, t) for h, t, _ in pairs], dtype=torch.long)
+    types = torch.tensor([k for _, _, k in pairs], dtype=torch.long)
+    return model.pair_logits(states, span_t, pair_t, types), pairs
+
+
+def select_relations(logits: torch.Tensor, pairs: list, labels: list[str], threshold: float):
+    """Every VALUE gets its best-scoring head (softmax over its candidates); other relations pass a threshold.
+
+    Returns (relations as (head, tail, label, score), VALUE indices with no candidate head).
+    """
+    chosen = []
+    by_value: dict[int, list[int]] = {}
+    probs = torch.sigmoid(logits).tolist()
+    for k, (h, t, ptype) in enumerate(pairs):
+        rel = PAIR_TYPES[ptype][0]
+        if rel == "HAS_VALUE":
+            by_value.setdefault(t, []).append(k)
+        elif probs[k] >= threshold:
+            chosen.append((h, t, rel, probs[k]))
+    for t, ks in by_value.items():
+        soft = torch.softmax(logits[ks], dim=0)
+        best = int(soft.argmax())
+        chosen.append((pairs[ks[best]][0], t, "HAS_VALUE", float(soft[best])))
+    orphans = [i for i, label in enumerate(labels) if label == "VALUE" and i not in by_value]
+    return chosen, orphans
+
+
+class ModelEngine:
+    """The fine-tuned span + relation model behind the engine interface (`predict(text)`)."""
+
+    name = "model"
+
+    def __init__(self, directory: str | Path, *, batch_size: int = 16):
+        start = time.perf_counter()
+        self.directory = Path(directory)
+        self.model, self.tokenizer = load_model_directory(self.directory)
+        self.config = self.model.config
+        self.batch_size = batch_size
+        self.load_seconds = time.perf_counter() - start
+
+    def predict(self, text: str) -> Prediction:
+        with torch.inference_mode():
+            return predict_text(self.model, self.tokenizer, text, batch_size=self.batch_size)
+
+
+def predict_text(model: SpanRelationModel, tokenizer, text: str, *, batch_size: int = 16) -> Prediction:
+    """Spans, then relations, for one text (model in eval mode, no grad)."""
+    c = model.config
+    pieces = tokenize(tokenizer, text, c.tokenization)
+    encoded = encode_text(model, pieces, batch_size)
+    found = decode_spans(encoded, c.tags)
+    sentences = split_sentences(text)
+    sent_starts = np.array([s.start for s in sentences], dtype=np.int64)
+    sent_ends = np.array([s.end for s in sentences], dtype=np.int64)
+    entities: list[Span] = []
+    for k, (f, l, label, score) in enumerate(found):
+        s, e = int(pieces.starts[f]), int(pieces.ends[l])
+        norm = normalize_span(text, s, e) if label == "VALUE" else None
+        entities.append(Span(f"T{k + 1}", label, s, e, text[s:e], round(score, 4), norm))
+    labels = [sp.label for sp in entities]
+    sentence_of = []
+    for sp in entities:
+        i = int(np.searchsorted(sent_ends, sp.start, side="right"))
+        sentence_of.append(i if i < len(sentences) and sent_starts[i] <= sp.start and sp.end <= sent_ends[i] else -1)
+    spans = [(f, l, label) for f, l, label, _ in found]
+    pairs = candidate_pairs(labels, sentence_of, [f for f, _, _ in spans], c.max_pair_tokens)
+    logits, pairs = link(model, encoded.states, spans, pairs)
+    chosen, orphans = select_relations(logits, pairs, labels, c.relation_threshold)
+    chosen.sort(key=lambda r: (entities[r[1]].start, entities[r[0]].start, r[2]))
+    relations = [Relation(f"R{i + 1}", rel, entities[h].id, entities[t].id, round(score, 4))
+                 for i, (h, t, rel, score) in enumerate(chosen)]
+    dropped = []
+    if orphans:
+        drop_ids = {entities[i].id for i in orphans}
+        dropped = [{"text": entities[i].text, "start": entities[i].start, "end": entities[i].end,
+                    "reason": "no METRIC/PROGRAM/DOC/ORG head candidate in its sentence"} for i in orphans]
+        keep = [sp for sp in entities if sp.id not in drop_ids]
+        entities = keep
+    return Prediction(entities, relations, dropped)
+
+
+def load_model_directory(directory: Path) -> tuple[SpanRelationModel, object]:
+    """Build the network from config.json, load model.safetensors strictly, load tokenizer.json."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    if not directory.is_dir():
+        raise ModelDirectoryError(f"{directory}: no such model directory")
+    config = ModelConfig.load(directory)
+    for name in (WEIGHTS_FILE, TOKENIZER_FILE):
+        if not (directory / name).is_file():
+            raise ModelDirectoryError(f"{directory}: incomplete model directory, {name} is missing "
+                                      f"(a model directory holds config.json, {WEIGHTS_FILE} and {TOKENIZER_FILE})")
+    model = SpanRelationModel(config)
+    try:
+        weights = load_file(str(directory / WEIGHTS_FILE))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise ModelDirectoryError(f"{directory / WEIGHTS_FILE}: unreadable or corrupt ({exc})") from None
+    weights = {k: v.float() for k, v in weights.items()}
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(weights))
+    unexpected = sorted(set(weights) - set(expected))
+    wrong = sorted(k for k in set(expected) & set(weights) if expected[k].shape != weights[k].shape)
+    if missing or unexpected or wrong:
+        parts = [f"{len(missing)} missing (e.g. {missing[:3]})" if missing else "",
+                 f"{len(unexpected)} unexpected (e.g. {unexpected[:3]})" if unexpected else "",
+                 f"{len(wrong)} with the wrong shape (e.g. {wrong[:3]})" if wrong else ""]
+        raise ModelDirectoryError(f"{directory / WEIGHTS_FILE}: weights do not match config.json: "
+                                  + "; ".join(p for p in parts if p))
+    model.load_state_dict(weights)
+    model.eval()
+    try:
+        tokenizer = load_tokenizer(directory)
+    except Exception as exc:  # tokenizers raises a bare Exception on a corrupt file
+        raise ModelDirectoryError(f"{directory / TOKENIZER_FILE}: unreadable tokenizer ({exc})") from None
+    if tokenizer.get_vocab_size() > config.vocab_size:
+        raise ModelDirectoryError(f"{directory}: tokenizer has {tokenizer.get_vocab_size()} pieces but the "
+                                  f"model only {config.vocab_size} embedding rows")
+    return model, tokenizer
+
+
+def save_model_directory(model: SpanRelationModel, tokenizer, directory: Path, *, dtype: torch.dtype = torch.float32,
+                         extra_files: dict[str, str] | None = None) -> None:
+    """Write config.json, model.safetensors (`dtype`) and tokenizer.json into `directory`."""
+    from safetensors.torch import save_file
+
+    directory.mkdir(parents=True, exist_ok=True)
+    model.config.save(directory)
+    state = {k: v.detach().to(dtype).contiguous() for k, v in model.state_dict().items()}
+    save_file(state, str(directory / WEIGHTS_FILE), metadata={"format": "pt"})
+    tokenizer_json = json.loads(tokenizer.to_str())
+    (directory / TOKENIZER_FILE).write_text(json.dumps(tokenizer_json, ensure_ascii=False), encoding="utf-8")
+    for name, content in (extra_files or {}).items():
+        (directory / name).write_text(content, encoding="utf-8")

