@@ -9,7 +9,10 @@ take part:
 - ``boundary``: an entity string is contained in another entity string of the same label
   (行政复议 vs 行政复议工作), keyed by the shorter one, the core.
 - ``relation``: the same head and tail strings (as entities of one sentence) are linked by
-  different relation labels, or linked in one sentence and not in another.
+  different relation labels, or linked in one sentence and not in another; and counts whose
+  METRIC names a PROGRAM of the same sentence (受理行政复议案件 … 行政复议) linked IN_PROGRAM to
+  it in some sentences and not in others. VALUE tails are left out: each VALUE has one head,
+  chosen per sentence.
 
 Every occurrence carries document id, sentence index (1-based, as in the sentence views),
 character offsets and what was annotated there. An exceptions file lists findings the
@@ -329,6 +332,34 @@ def _relations(docs: list[_Doc], config: AuditConfig) -> list[Finding]:
         if len({o.annotation for o in occ}) > 1:
             occ.sort(key=lambda o: (o.doc, o.sentence))
             out.append(_finding("relation", f"{ht} ({hl}) > {tt} ({tl})", occ))
+    out.extend(_named_programs(docs, config))
+    return out
+
+
+def _named_programs(docs: list[_Doc], config: AuditConfig) -> list[Finding]:
+    """Counts whose METRIC names a PROGRAM of the same sentence: IN_PROGRAM here, not there."""
+    by_program: dict[str, list[Occurrence]] = defaultdict(list)
+    for d in docs:
+        in_program = {(r.head, r.tail) for r in d.doc.relations if r.label == "IN_PROGRAM"}
+        per_sentence: dict[int, list[Span]] = defaultdict(list)
+        for span in d.doc.entities:
+            per_sentence[_sentence_no(d, span.start)].append(span)
+        for sent, spans in per_sentence.items():
+            programs = [s for s in spans if s.label == "PROGRAM" and len(s.text) >= config.min_length]
+            for m in (s for s in spans if s.label == "METRIC"):
+                for p in programs:
+                    if p.text in m.text and p.text != m.text:
+                        start, end = min(m.start, p.start), max(m.end, p.end)
+                        linked = "IN_PROGRAM" if (m.id, p.id) in in_program else "not linked"
+                        by_program[p.text].append(
+                            Occurrence(d.doc.id, sent, start, end, d.doc.text[start:end][:80], f"{m.text}: {linked}"))
+    out = []
+    for text, occ in sorted(by_program.items()):
+        states = {o.annotation.rsplit(": ", 1)[1] for o in occ}
+        if len(states) > 1:
+            finding = _finding("relation", f"…{text}… (METRIC) > {text} (PROGRAM)", occ)
+            finding.variants = {s: sum(1 for o in occ if o.annotation.endswith(s)) for s in sorted(states)}
+            out.append(finding)
     return out
 
 
