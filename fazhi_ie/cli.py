@@ -39,44 +39,33 @@ def _err(message: str) -> None:
 
 # --- input ---------------------------------------------------------------------------------
 def expand_paths(paths: Sequence[str]) -> list[Path]:
-    """Files as given, directories expanded to their .txt and .jsonl files (sorted)."""
-    files: list[Path] = []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in TEXT_SUFFIXES + JSONL_SUFFIXES)
-            if not found:
-                raise CliError(f"{path}: directory holds no .txt or .jsonl files")
-            files.extend(found)
-        elif path.is_file():
-            files.append(path)
-        else:
-            raise CliError(f"{path}: no such file or directory")
-    return files
+    """Files as given, directories expanded to their .txt and .jsonl files (any case; sorted)."""
+    from .batch import BatchError, list_sources
+
+    try:
+        return [src.path for src in list_sources(paths) if src.path is not None]
+    except BatchError as exc:
+        raise CliError(str(exc)) from None
 
 
 def read_text_file(path: Path) -> str:
-    """The whole file as text; refuses binary and non-UTF-8 input with a clear message."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    if b"\x00" in raw[:8192]:
-        raise InputError(f"{path}: looks like a binary file, not text")
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not UTF-8 text (invalid byte at offset {exc.start}); convert it to UTF-8 first") from None
+    """The whole file as text (UTF-8, or UTF-16 with a BOM); refuses binary input clearly."""
+    from .batch import read_text_file as read
+
+    return read(path)
 
 
 def documents_from(path: Path) -> list[Document]:
     """A .txt file is one document (id = file stem); a .jsonl file holds documents with text."""
-    if path.suffix in JSONL_SUFFIXES:
+    from .batch import record_document
+
+    if path.suffix.lower() in JSONL_SUFFIXES:
         docs = []
         for lineno, record in read_records(path):
-            if not isinstance(record.get("text"), str):
-                raise InputError(f"{path}:{lineno}: a document line needs a string 'text' field")
-            docs.append(Document(str(record.get("id", f"{path.stem}-{lineno}")), record["text"], dict(record.get("meta") or {})))
+            doc = record_document(record, f"{path.stem}-{lineno}")
+            if isinstance(doc, str):
+                raise InputError(f"{path}:{lineno}: {doc}")
+            docs.append(doc)
         return docs
     return [Document(path.stem, read_text_file(path), {"source": str(path)})]
 
@@ -115,7 +104,9 @@ def write_output(docs: list[Document], fmt: str, out: str | None) -> None:
         if out:
             write_jsonl(docs, out)
             return
-        text = "".join(json.dumps(d.to_dict(), ensure_ascii=False) + "\n" for d in docs)
+        from .io.jsonl import dumps_record
+
+        text = "".join(dumps_record(d.to_dict()) for d in docs)
     elif fmt == "csv":
         buf = io.StringIO()
         writer = csv.DictWriter(buf, fieldnames=FACT_COLUMNS)
@@ -132,47 +123,37 @@ def write_output(docs: list[Document], fmt: str, out: str | None) -> None:
 
 # --- commands ------------------------------------------------------------------------------
 def cmd_extract(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
+    from .batch import BatchConfig, BatchError, run_batch
+    from .engines import default_engine_name
 
-    from .engines import load_engine
-    from .pipeline import annotate
-
-    engine = load_engine(args.engine, args.model)
     paths = [str(resources.files("fazhi_ie.data").joinpath(SAMPLE_NAME))] if args.sample else []
     paths += args.paths
     if not paths:
-        raise CliError("give at least one file or directory, or --sample")
-    files = expand_paths(paths)
-    results: list[Document] = []
-    failures = 0
-    for path in tqdm(files, desc="extracting", unit="file", disable=args.quiet, file=sys.stderr):
-        try:
-            docs = documents_from(path)
-        except InputError as exc:
-            _err(f"error: {exc}")
-            failures += 1
-            continue
-        for doc in docs:
-            if not doc.text.strip():
-                _err(f"warning: {path}: document {doc.id} is empty; it has no facts")
-            elif not any("\u4e00" <= ch <= "\u9fff" for ch in doc.text):
-                _err(f"warning: {path}: document {doc.id} has no Chinese text; it has no facts")
-            results.append(annotate(doc, engine=engine))
-    write_output(results, args.format, args.output)
+        raise CliError("give at least one file or directory, - for stdin, or --sample")
+    try:
+        config = BatchConfig(engine=args.engine or default_engine_name(), model=args.model, fmt=args.format,
+                             workers=args.workers, resume=args.resume, stdin_format=args.stdin_format)
+        if args.resume and not args.output:
+            raise BatchError("--resume needs -o OUTPUT (the file to continue)")
+        result = run_batch(paths, config, output=args.output, errors=args.errors, progress=not args.quiet)
+    except BatchError as exc:
+        raise CliError(str(exc)) from None
     if not args.quiet:
-        facts = sum(len(d.facts) for d in results)
-        dropped = sum(len(d.meta.get("dropped_values") or []) for d in results)
-        _err(f"{len(results)} document(s), {facts} fact(s)"
-             + (f"; {dropped} value(s) without a head left out (listed in meta.dropped_values)" if dropped else "")
+        failed = len(result.failures)
+        _err(f"{result.documents} document(s), {result.facts} fact(s)"
+             + (f"; {result.dropped_values} value(s) without a head left out (listed in meta.dropped_values)"
+                if result.dropped_values else "")
+             + (f"; {result.skipped} already complete, skipped" if result.skipped else "")
+             + (f"; {failed} failed" + (f" (listed in {args.errors})" if args.errors else "") if failed else "")
              + (f", written to {args.output}" if args.output else ""))
-    return 1 if failures else 0
+    return 1 if result.failures else 0
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
     total = 0
     docs = 0
     for name in args.files:
-        seen: set[str] = set()
+        seen: dict[str, int] = {}
         try:
             for lineno, record in read_records(name, lenient=True):
                 if isinstance(record, str):
@@ -180,12 +161,17 @@ def cmd_validate(args: argparse.Namespace) -> int:
                     total += 1
                     continue
                 docs += 1
-                problems = validate_record(record, require_value_heads=not args.allow_unlinked_values)
-                doc_id = str(record.get("id"))
-                if doc_id in seen:
-                    print(f"{name}:{lineno}: {doc_id}: duplicate document id")
-                    total += 1
-                seen.add(doc_id)
+                try:
+                    problems = validate_record(record, require_value_heads=not args.allow_unlinked_values)
+                except Exception as exc:  # noqa: BLE001 - a checker must go on to the next line
+                    problems = [f"cannot check this line ({type(exc).__name__}: {exc})"]
+                doc_id = record.get("id")
+                if isinstance(doc_id, (str, int)) and not isinstance(doc_id, bool):
+                    if str(doc_id) in seen:
+                        print(f"{name}:{lineno}: {doc_id}: duplicate document id (first on line {seen[str(doc_id)]}) "
+                              "[field: id]")
+                        total += 1
+                    seen.setdefault(str(doc_id), lineno)
                 for problem in problems:
                     print(f"{name}:{lineno}: {problem}")
                 total += len(problems)
@@ -287,19 +273,44 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return 1 if args.strict and report.unexplained else 0
 
 
+def _nonnegative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    value = _nonnegative_int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fazhi-ie", description="Facts from Chinese rule-of-law government reports.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks for unexpected errors")
     sub = parser.add_subparsers(dest="command", required=True)
 
     ext = sub.add_parser("extract", help="extract entities, relations and facts from .txt/.jsonl files or directories")
-    ext.add_argument("paths", nargs="*", help="files or directories (.txt = one document; .jsonl = documents with text)")
+    ext.add_argument("paths", nargs="*",
+                     help="files or directories (.txt = one document; .jsonl = documents with text); - = stdin")
     ext.add_argument("-o", "--output", help="write here instead of stdout")
     ext.add_argument("--format", choices=FORMATS, default="jsonl", help="jsonl (interchange), csv (facts) or table")
-    ext.add_argument("--engine", choices=ENGINE_NAMES, default="rules", help="extraction engine (default: rules)")
+    ext.add_argument("--engine", choices=ENGINE_NAMES,
+                     help="extraction engine (default: model when a trained model is installed, else rules)")
     ext.add_argument("--model", help="model directory for --engine model")
     ext.add_argument("--sample", action="store_true", help="also extract the bundled sample report")
     ext.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
+    ext.add_argument("--workers", type=_positive_int, default=1, help="worker processes, each loading the engine once")
+    ext.add_argument("--resume", action="store_true",
+                     help="continue an interrupted run: keep the documents complete in -o OUT, extract the rest")
+    ext.add_argument("--errors", metavar="FILE", help="write every failed document (where, id, why) here as JSONL")
+    ext.add_argument("--stdin-format", choices=("txt", "jsonl"), default="txt",
+                     help="what - (stdin) holds: one text document or JSONL documents (default txt)")
     ext.set_defaults(func=cmd_extract)
 
     val = sub.add_parser("validate", help="check interchange JSONL files against the schema; lists every problem")
@@ -313,7 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--engine", choices=ENGINE_NAMES, help="run this engine on the gold texts instead of --pred")
     ev.add_argument("--model", help="model directory for --engine model")
     ev.add_argument("--json", help="also write the full report (with every error) as JSON here")
-    ev.add_argument("--errors", type=int, default=30, help="errors to show in the table (default 30)")
+    ev.add_argument("--errors", type=_nonnegative_int, default=30, help="errors to show in the table (default 30)")
     ev.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples over documents (0 = none)")
     ev.add_argument("--seed", type=int, default=0)
     ev.set_defaults(func=cmd_evaluate)
@@ -349,6 +360,10 @@ def build_parser() -> argparse.ArgumentParser:
     cv.add_argument("--to", dest="to_format", choices=CONVERT_FORMATS, required=True)
     cv.add_argument("--codepoint-offsets", action="store_true", help="Label Studio offsets are code points, not UTF-16")
     cv.set_defaults(func=cmd_convert)
+
+    from .cli_research import add_research_commands
+
+    add_research_commands(sub)  # facts, compare, render
     return parser
 
 

@@ -36,6 +36,7 @@ table { border-collapse: collapse; font-size: .88em; width: 100%; }
 th, td { border-bottom: 1px solid #dee2e6; padding: .25em .5em; text-align: left; vertical-align: top; }
 th { background: #f1f3f5; position: sticky; top: 0; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
+.scroll { max-height: 22em; overflow: auto; border: 1px solid #dee2e6; border-radius: .4em; }
 """
 
 
@@ -112,6 +113,7 @@ def render(doc: Document, *, title: str | None = None) -> str:
 <p class="meta">{escape(doc.id)} · {escape(" · ".join(meta_bits))} · {counts}</p>
 <p class="legend">{legend}</p>
 <h2>Facts</h2>
+<div class="scroll">
 <table id="facts">
 <thead><tr><th>#</th><th>metric</th><th>value</th><th>number</th><th>unit</th><th>qualifier / change</th>
 <th>agent</th><th>time</th><th>program</th><th>offsets</th></tr></thead>
@@ -119,15 +121,18 @@ def render(doc: Document, *, title: str | None = None) -> str:
 {_fact_rows(doc)}
 </tbody>
 </table>
+</div>
 <h2>Text</h2>
 <div class="text" id="text">{_text_html(doc)}</div>
 <h2>Relations</h2>
+<div class="scroll">
 <table id="relations">
 <thead><tr><th>relation</th><th>head</th><th>tail</th></tr></thead>
 <tbody>
 {_relation_rows(doc)}
 </tbody>
 </table>
+</div>
 </body>
 </html>
 """

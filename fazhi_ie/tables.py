@@ -100,7 +100,8 @@ def facts_table(docs: Iterable[Document], *, canonicalizer: MetricCanonicalizer 
     return _typed(pd.DataFrame(fact_records(docs, canonicalizer), columns=list(FACT_TABLE_COLUMNS)))
 
 
-def _format_of(path: str | Path, fmt: str | None) -> str:
+def table_format(path: str | Path, fmt: str | None = None) -> str:
+    """`fmt`, or the format named by the suffix of `path`; ValueError listing the valid ones."""
     if fmt is None:
         fmt = Path(path).suffix.lstrip(".").lower()
     if fmt not in TABLE_FORMATS:
@@ -112,7 +113,7 @@ def _format_of(path: str | Path, fmt: str | None) -> str:
 def write_table(frame: "pandas.DataFrame", path: str | Path, fmt: str | None = None) -> str:
     """Write a facts table as CSV (UTF-8, quoted as needed), Parquet or JSON Lines, chosen
     by `fmt` or the file suffix; return the format used."""
-    fmt = _format_of(path, fmt)
+    fmt = table_format(path, fmt)
     if fmt == "csv":
         frame.to_csv(path, index=False, encoding="utf-8")
     elif fmt == "parquet":
@@ -127,7 +128,7 @@ def read_table(path: str | Path, fmt: str | None = None) -> "pandas.DataFrame":
     difference between an empty string and a missing value: both come back as <NA>)."""
     import pandas as pd
 
-    fmt = _format_of(path, fmt)
+    fmt = table_format(path, fmt)
     if fmt == "csv":
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8")
     elif fmt == "parquet":
