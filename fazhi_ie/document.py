@@ -34,9 +34,11 @@ class ValueNorm:
 
     @property
     def ok(self) -> bool:
+        """True when the number could be read."""
         return self.number is not None
 
     def to_dict(self) -> dict[str, Any]:
+        """The `norm` object of the interchange format."""
         out: dict[str, Any] = {"number": self.number, "unit": self.unit, "qualifier": self.qualifier,
                                "change": self.change}
         if self.unparsed is not None:
@@ -68,6 +70,7 @@ class Span:
     norm: ValueNorm | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        """The entity as an interchange record."""
         out: dict[str, Any] = {"id": self.id, "label": self.label, "start": self.start, "end": self.end, "text": self.text}
         if self.norm is not None:
             out["norm"] = self.norm.to_dict()
@@ -96,6 +99,7 @@ class Relation:
     score: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        """The relation as an interchange record."""
         out: dict[str, Any] = {"id": self.id, "label": self.label, "head": self.head, "tail": self.tail}
         if self.score is not None:
             out["score"] = round(float(self.score), 4)
@@ -117,6 +121,7 @@ class Evidence:
     value_span: tuple[int, int]
 
     def to_dict(self) -> dict[str, Any]:
+        """The `evidence` object of an output fact."""
         return {
             "sentence": self.sentence, "sentence_start": self.sentence_start, "sentence_end": self.sentence_end,
             "metric_span": list(self.metric_span), "value_span": list(self.value_span),
@@ -144,6 +149,7 @@ class Fact:
     evidence: Evidence
 
     def to_dict(self) -> dict[str, Any]:
+        """The fact as an output record (SCHEMA.md, Facts)."""
         return {
             "metric": self.metric, "value": self.value, "number": self.number, "unit": self.unit,
             "qualifier": self.qualifier, "change": self.change, "agent": self.agent, "time": self.time,
@@ -171,12 +177,14 @@ class Document:
     facts: tuple[Fact, ...] = ()
 
     def entity(self, entity_id: str) -> Span:
+        """The entity with this id; KeyError naming the document when there is none."""
         for span in self.entities:
             if span.id == entity_id:
                 return span
         raise KeyError(f"document {self.id}: no entity {entity_id!r}")
 
     def entities_by_id(self) -> dict[str, Span]:
+        """{entity id: Span} for this document."""
         return {span.id: span for span in self.entities}
 
     def with_annotations(self, entities=None, relations=None, facts=None) -> "Document":
@@ -191,6 +199,7 @@ class Document:
         return replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
+        """The document as one interchange JSONL record (facts only when there are any)."""
         out: dict[str, Any] = {
             "id": self.id, "text": self.text, "meta": dict(self.meta),
             "entities": [e.to_dict() for e in self.entities],
