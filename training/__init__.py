@@ -1,0 +1,1 @@
+"""Training-side tools (model conversion, training scripts); never imported by `fazhi_ie`."""
