@@ -247,9 +247,9 @@ def _finding(kind: str, key: str, occ: list[Occurrence]) -> Finding:
 
 
 def _boundaries(docs: list[_Doc], strings: list[str], labels_of: dict[str, set[str]]) -> list[Finding]:
-    """Entity strings that occur elsewhere cut differently: a part of them, or a span crossing
-    them, carries the same label, while the string itself is not one entity and does not lie
-    inside a longer one."""
+    """Entity strings that occur elsewhere cut differently: there only a part of the string is an
+    entity of the same label (and nothing crosses its edges); plus, for names, a core string
+    and longer strings of the same label that add at most MAX_AFFIX characters."""
     out = []
     for text in strings:
         for label in sorted(labels_of[text]):
@@ -263,8 +263,8 @@ def _boundaries(docs: list[_Doc], strings: list[str], labels_of: dict[str, set[s
                         continue
                     if any(s.start <= start and end <= s.end for s in over):
                         continue  # inside a longer entity: a longer name, not a cut of this one
-                    same = [s for s in over if s.label == label]
-                    if same:
+                    same = [s for s in over if s.label == label and start <= s.start and s.end <= end]
+                    if same and all(start <= s.start and s.end <= end for s in over):
                         cut = " + ".join(f"{s.text}" for s in same)
                         occ.append(Occurrence(d.doc.id, sent, start, end, text, f"{label} {cut}"))
             if len({o.annotation for o in occ}) > 1:

@@ -2,6 +2,7 @@
 
     python data/annotations/tools/consistency.py roundtrip      # check: rewriting changes nothing
     python data/annotations/tools/consistency.py apply          # apply ADD below, rewrite the files
+    python data/annotations/tools/consistency.py apply-round2   # apply RESIZE and CHANGE below
 
 `apply` was run once, on the adjudicated files of commit f0350a3; the files now carry the edits,
 so running it again would add them a second time where a free occurrence is left.
@@ -122,8 +123,48 @@ ADD: list[tuple[str, int, str, str, int]] = [
 ]
 
 
-def _sentence_span(doc: Document, sentences, n: int):
-    return sentences[n - 1]
+# Round 2 (after the silver first pass was audited against the gold). (document, sentence,
+# label, old text, new text): cut an entity down to new text inside it, keeping its relations.
+RESIZE: list[tuple[str, int, str, str, str]] = [
+    # section 5: change nouns stay out like change verbs; the VALUE carries the change (norm below)
+    ("gwr-2023", 72, "METRIC", "居民消费价格涨幅", "居民消费价格"),
+    ("gwr-2014", 42, "METRIC", "居民消费价格涨幅", "居民消费价格"),
+    ("gwr-2014", 52, "METRIC", "居民消费价格涨幅", "居民消费价格"),
+]
+# (document, sentence, value text, change): set the change of a VALUE's norm.
+CHANGE: list[tuple[str, int, str, str]] = [
+    ("gwr-2023", 72, "3%左右", "increase"),
+    ("gwr-2014", 42, "3.5%左右", "increase"),
+    ("gwr-2014", 52, "3.5%左右", "increase"),
+]
+
+
+def apply_round2(doc: Document, sentences) -> tuple[Document, list[str]]:
+    """Apply RESIZE and CHANGE for this document."""
+    entities = list(doc.entities)
+    log = []
+    for doc_id, n, label, old, new in RESIZE:
+        if doc_id != doc.id:
+            continue
+        sent = sentences[n - 1]
+        hits = [i for i, e in enumerate(entities) if e.label == label and e.text == old and sent.start <= e.start < sent.end]
+        if len(hits) != 1:
+            raise SystemExit(f"{doc.id} S{n}: expected one {label} {old!r}, found {len(hits)}")
+        e = entities[hits[0]]
+        offset = old.index(new)
+        entities[hits[0]] = replace(e, start=e.start + offset, end=e.start + offset + len(new), text=new)
+        log.append(f"{doc.id} S{n}: {label} {old} -> {new}")
+    for doc_id, n, text, change in CHANGE:
+        if doc_id != doc.id:
+            continue
+        sent = sentences[n - 1]
+        hits = [i for i, e in enumerate(entities) if e.label == "VALUE" and e.text == text and sent.start <= e.start < sent.end]
+        if len(hits) != 1:
+            raise SystemExit(f"{doc.id} S{n}: expected one VALUE {text!r}, found {len(hits)}")
+        e = entities[hits[0]]
+        entities[hits[0]] = replace(e, norm=replace(e.norm, change=change))
+        log.append(f"{doc.id} S{n}: VALUE {text} change -> {change}")
+    return doc.with_annotations(entities=entities), log
 
 
 def apply_edits(doc: Document, sentences) -> tuple[Document, list[str]]:
@@ -184,6 +225,19 @@ def cmd_apply(only: set[tuple] | None = None) -> int:
     return 0
 
 
+def cmd_round2() -> int:
+    """Apply RESIZE and CHANGE (one-shot like `apply`: run once, at the commit that added them)."""
+    sources = gold_sources()
+    for doc_id in sources:
+        doc = load(doc_id, sources)
+        new, log = apply_round2(doc, split_sentences(doc.text))
+        for line in log:
+            print(line)
+        if log:
+            save(new)
+    return 0
+
+
 def cmd_roundtrip() -> int:
     import tempfile
     sources = gold_sources()
@@ -205,4 +259,6 @@ if __name__ == "__main__":
         raise SystemExit(cmd_roundtrip())
     if sys.argv[1:] == ["apply"]:
         raise SystemExit(cmd_apply())
+    if sys.argv[1:] == ["apply-round2"]:
+        raise SystemExit(cmd_round2())
     raise SystemExit(__doc__)
