@@ -11,6 +11,8 @@ from fazhi_ie.io.jsonl import read_jsonl
 
 ANNOTATIONS = ROOT / "data" / "annotations"
 GOLD_FILES = [ANNOTATIONS / "reports.jsonl", ANNOTATIONS / "gov-work-reports.jsonl"]
+SILVER_SOURCES = ANNOTATIONS / "silver" / "sources.jsonl"
+SILVER_FILES = [ANNOTATIONS / "silver.jsonl", ANNOTATIONS / "silver" / "first.jsonl", ANNOTATIONS / "silver" / "double.jsonl"]
 REPORT_IDS = {"chengguan-lanzhou-2023", "jinta-2023", "chengzhong-liuzhou-2023", "gansu-highlights-2023"}
 
 
@@ -55,6 +57,58 @@ def test_splits_are_by_document_and_cover_the_corpus(gold):
     assert set().union(*parts) == ids
     assert sum(len(p) for p in parts) == len(ids)
     assert {f["held_out"] for f in splits["cv_folds"]} == REPORT_IDS
+    # the silver tier is training-only: every silver passage is listed, none in dev/test/folds
+    silver_ids = {json.loads(line)["id"] for line in SILVER_SOURCES.read_text(encoding="utf-8").splitlines()}
+    assert set(splits["silver"]) == silver_ids and len(silver_ids) >= 20
+    assert not silver_ids & (ids | {f["held_out"] for f in splits["cv_folds"]})
+
+
+def test_gold_meta_records_tier_and_review(gold):
+    for doc in gold["reports.jsonl"] + gold["gov-work-reports.jsonl"]:
+        assert doc.meta["tier"] == "gold"
+        review = doc.meta["review"]
+        assert review["status"] == "adjudicated" and (ANNOTATIONS / review["log"]).exists()
+
+
+def test_gold_audit_has_nothing_unexplained(capsys):
+    assert main(["audit", *map(str, GOLD_FILES), "--exceptions", str(ANNOTATIONS / "audit-exceptions.tsv"),
+                 "--strict"]) == 0
+    assert "label 0, untagged 0, boundary 0, relation 0 unexplained" in capsys.readouterr().out
+
+
+def _silver_files() -> list:
+    return [p for p in SILVER_FILES if p.exists() and p.read_text(encoding="utf-8").strip()]
+
+
+def test_silver_files_validate_and_match_their_sources(capsys):
+    files = _silver_files()
+    if not files:
+        pytest.skip("no silver document built yet")
+    assert main(["validate", *map(str, files)]) == 0
+    sources = {json.loads(line)["id"]: json.loads(line) for line in SILVER_SOURCES.read_text(encoding="utf-8").splitlines()}
+    for path in files:
+        for doc in read_jsonl(path):
+            src = sources[doc.id]
+            assert doc.text == src["text"] and doc.meta["tier"] == "silver", doc.id
+            assert doc.meta["char_end"] - doc.meta["char_start"] == len(doc.text)
+            assert doc.meta["review"]["status"] in ("reviewed", "first pass", "double")
+            assert all(e.norm is not None for e in doc.entities if e.label == "VALUE"), doc.id
+
+
+def test_datasets_loads_gold_and_silver_together_offline(tmp_path, monkeypatch):
+    files = _silver_files()
+    if not files:
+        pytest.skip("no silver document built yet")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    import datasets
+    data_files = {p.stem.replace("-", "_"): str(p) for p in GOLD_FILES}
+    data_files.update({f"silver_{p.stem}": str(p) for p in files})
+    loaded = datasets.load_dataset("json", data_files=data_files, cache_dir=str(tmp_path))
+    for path in files:
+        split = loaded[f"silver_{path.stem}"]
+        assert split.num_rows == len(read_jsonl(path))
+        assert split[0]["meta"]["tier"] == "silver" and split[0]["entities"][0]["label"]
 
 
 def test_datasets_loads_the_gold_offline(tmp_path, monkeypatch):

@@ -226,7 +226,7 @@ def cmd_build(args: argparse.Namespace) -> None:
     print(f"wrote {n} documents to {args.out}")
 
 
-META_KEYS = ("source", "title", "kind", "region", "body", "year", "char_start", "char_end")
+META_KEYS = ("source", "title", "kind", "region", "body", "year", "char_start", "char_end", "tier", "review")
 # The report pages carry no title line except chengzhong's; these describe them (corpus/README.md).
 REPORT_TITLES = {
     "chengguan-lanzhou-2023": "兰州市城关区2023年法治建设工作（新闻稿）",
@@ -241,6 +241,24 @@ def _meta_default(doc: Document, key: str):
             "kind": "national government work report, contiguous passage"}.get(key)
 
 
+def review_changes(first: Document, final: Document) -> dict:
+    """Entities and relations `final` added and removed against `first` (same text)."""
+    def keys(doc: Document):
+        by_id = doc.entities_by_id()
+        return ({(e.label, e.start, e.end) for e in doc.entities},
+                {(r.label, by_id[r.head].start, by_id[r.head].end, by_id[r.tail].start, by_id[r.tail].end)
+                 for r in doc.relations})
+    (e1, r1), (e2, r2) = keys(first), keys(final)
+    return {"entities_added": len(e2 - e1), "entities_removed": len(e1 - e2),
+            "relations_added": len(r2 - r1), "relations_removed": len(r1 - r2)}
+
+
+def gold_review(doc: Document, sources: dict[str, dict]) -> dict:
+    """The gold's review record: adjudicated, its log, and what adjudication changed against annotator A."""
+    first = build_document(ANNOTATIONS / "double" / "A" / f"{doc.id}.ann", sources)
+    return {"status": "adjudicated", "log": f"adjudicated/{doc.id}.log.md", **review_changes(first, doc)}
+
+
 def cmd_gold(_: argparse.Namespace) -> None:
     """Build the final gold files from adjudicated/ (reports and work-report passages apart)."""
     from fazhi_ie.io.jsonl import write_jsonl
@@ -252,7 +270,8 @@ def cmd_gold(_: argparse.Namespace) -> None:
         raise SystemExit(f"not adjudicated yet: {', '.join(missing)}")
     docs = [build_document(adjudicated / f"{i}.ann", sources) for i in sources]
     # One meta shape for every document, so datasets can load all files together.
-    docs = [replace(d, meta={key: d.meta.get(key, _meta_default(d, key)) for key in META_KEYS}) for d in docs]
+    docs = [replace(d, meta={**{key: d.meta.get(key, _meta_default(d, key)) for key in META_KEYS},
+                             "tier": "gold", "review": gold_review(d, sources)}) for d in docs]
     reports = [d for d in docs if not d.id.startswith("gwr-")]
     passages = [d for d in docs if d.id.startswith("gwr-")]
     write_jsonl(reports, ANNOTATIONS / "reports.jsonl")
