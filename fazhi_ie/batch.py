@@ -162,8 +162,18 @@ def decode_text(raw: bytes, name: str) -> str:
 
 
 def _looks_utf16(raw: bytes) -> bool:
+    """True when the bytes read as mostly printable text in UTF-16 (LE or BE)."""
     sample = raw[:4096]
-    return len(sample) >= 4 and (sample[1::2].count(0) > len(sample) // 4 or sample[0::2].count(0) > len(sample) // 4)
+    sample = sample[:len(sample) // 2 * 2]
+    for encoding in ("utf-16-le", "utf-16-be"):
+        try:
+            text = sample.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        printable = sum(ch.isprintable() or ch.isspace() for ch in text)
+        if text and printable >= 0.95 * len(text):
+            return True
+    return False
 
 
 def read_text_file(path: Path) -> str:
@@ -222,7 +232,10 @@ def _source_items(source: Source, stdin: TextIO | None) -> Iterator[Task | Failu
                 text = read_text_file(source.path)
                 size = source.size()
         except InputError as exc:
-            yield Failure(source.label, source.doc_id, str(exc), source.size())
+            reason = str(exc)
+            if reason.startswith(source.label + ": "):
+                reason = reason[len(source.label) + 2:]
+            yield Failure(source.label, source.doc_id, reason, source.size())
             return
         meta = {"source": source.label}
         yield Task(Document(source.doc_id or "stdin", text, meta), source.label, size)

@@ -1,0 +1,290 @@
+"""Regression tests for the defects of issue 9 (reliability), one or more per defect."""
+from __future__ import annotations
+
+import io
+import json
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from fazhi_ie.batch import BatchConfig, run_batch
+from fazhi_ie.cli import main
+from fazhi_ie.document import Document
+from fazhi_ie.evaluation import EvaluationError, evaluate
+from fazhi_ie.io.doccano import read_doccano
+from fazhi_ie.io.jsonl import InputError, read_jsonl, read_records
+from fazhi_ie.io.labelstudio import from_labelstudio
+from fazhi_ie.pipeline import extract
+from fazhi_ie.schema import validate_record
+from fazhi_ie.sentences import MAX_WINDOW
+from fazhi_ie.stats import corpus_stats
+
+ROOT = Path(__file__).resolve().parents[1]
+REPORT = "2023年,兰州市城关区司法局聘请4名法律顾问。今年来,全区受理行政复议案件93件,目前已审结75件。\n"
+
+
+def run(capsys, *args):
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def values(doc: Document) -> list[tuple[str, float | None]]:
+    return [(e.text, e.norm.number if e.norm else None) for e in doc.entities if e.label == "VALUE"]
+
+
+# 1. thousands separators ---------------------------------------------------------------------
+@pytest.mark.parametrize("text,value,number", [
+    ("全市新增1,234名律师。", "1,234名", 1234.0),
+    ("全年服务群众12,345,678人次。", "12,345,678人次", 12345678.0),
+    ("投入资金1,234.5万元。", "1,234.5万元", 12345000.0),
+])
+def test_thousands_separators_are_one_value(text, value, number):
+    assert values(extract(text)) == [(value, number)]
+
+
+def test_a_comma_list_is_not_read_as_thousands():
+    # 3,45 is not a thousands group: no value may swallow it as 345 or 345件
+    assert all(number != 345.0 and number != 3045.0 for _, number in values(extract("受理案件3,45件。")))
+
+
+# 2. one span, one label; extract output always validates --------------------------------------
+def test_program_taken_into_a_metric_is_not_tagged_twice():
+    doc = extract("2023年，全区人民调解120件130人。")
+    assert validate_record(doc.to_dict()) == []
+    spans = sorted((e.start, e.end) for e in doc.entities)
+    assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:]))
+    assert [v for v, _ in values(doc)] == ["120件", "130人"]
+
+
+# 3. linear cost: bounded windows and evidence ------------------------------------------------
+def _report_text() -> str:
+    return (ROOT / "fazhi_ie" / "data" / "sample_report.txt").read_text(encoding="utf-8")
+
+
+def test_long_sentence_output_stays_proportional():
+    text = (_report_text() * 4)[:20000]
+    flat = re.sub(r"[。！？\n\r]", "", text)
+    sizes = {}
+    for name, t in (("punct", text), ("flat", flat)):
+        doc = extract(t)
+        assert validate_record(doc.to_dict()) == []
+        assert all(len(f.evidence.sentence) <= 2 * MAX_WINDOW for f in doc.facts)
+        sizes[name] = len(json.dumps(doc.to_dict(), ensure_ascii=False).encode()) / len(t)
+    assert sizes["flat"] < 3 * sizes["punct"], sizes
+
+
+def test_a_long_line_is_cut_without_splitting_numbers():
+    text = "，".join(f"受理案件{n}件" for n in range(1000, 1400))  # one sentence of 4,000 characters
+    doc = extract(text)
+    assert [number for _, number in values(doc)] == [float(n) for n in range(1000, 1400)]
+    for fact in doc.facts:
+        assert text[fact.evidence.sentence_start:fact.evidence.sentence_end] == fact.evidence.sentence
+        assert len(fact.evidence.sentence) <= MAX_WINDOW
+
+
+# 4. one bad .jsonl does not stop the batch ---------------------------------------------------
+def test_bad_jsonl_record_is_named_and_the_rest_is_written(tmp_path, capsys):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.txt").write_text(REPORT, encoding="utf-8")
+    bad = tmp_path / "in" / "b.jsonl"
+    bad.write_text(json.dumps({"id": "x", "text": REPORT, "meta": [1, 2]}) + "\n"
+                   + json.dumps({"id": "y", "text": REPORT}) + "\n", encoding="utf-8")
+    out, errors = tmp_path / "out.jsonl", tmp_path / "errors.jsonl"
+    code, _, err = run(capsys, "extract", str(tmp_path / "in"), "-o", str(out), "--errors", str(errors))
+    assert code == 1
+    assert f"{bad}:1" in err and "'meta' must be an object" in err
+    assert [d.id for d in read_jsonl(out)] == ["a", "y"]
+    recorded = [json.loads(line) for line in errors.read_text(encoding="utf-8").splitlines()]
+    assert recorded == [{"where": f"{bad}:1", "id": "x", "error": "'meta' must be an object, got list"}]
+
+
+# 5. validate accepts exactly what the other tools can use -------------------------------------
+BAD_RECORDS = [
+    ({"id": "a", "text": "x", "meta": "oops"}, "meta"),
+    ({"id": None, "text": "x"}, "id"),
+    ({"id": "a", "text": "共93件", "entities": [
+        {"id": "T1", "label": "VALUE", "start": 1, "end": 4, "text": "93件", "norm": {"number": "many"}}]}, "norm.number"),
+    ({"id": "a", "text": "共93件", "entities": [{"id": "T1", "label": ["VALUE"], "start": 1, "end": 4, "text": "93件"}]},
+     "label"),
+    ({"id": "a", "text": "受理93件", "facts": [{"metric": "受理", "evidence": {
+        "sentence": "受理93件", "sentence_start": 0, "sentence_end": 5, "metric_span": [0, 2], "value_span": [2, 5]}}]},
+     "value"),
+    ({"id": "a", "text": "x", "entities": [{"id": "T1", "label": "ORG", "start": 0, "end": 1, "text": "x",
+                                            "norm": {"qualifier": "some"}}]}, "norm.qualifier"),
+]
+
+
+@pytest.mark.parametrize("record,field", BAD_RECORDS)
+def test_validate_names_the_field(record, field):
+    problems = validate_record(record, require_value_heads=False)
+    assert problems and any(p.field == field for p in problems), problems
+
+
+def test_validate_goes_on_after_every_bad_line(tmp_path, capsys):
+    path = tmp_path / "f.jsonl"
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r, _ in BAD_RECORDS) + "\n", encoding="utf-8")
+    code, out, _ = run(capsys, "validate", str(path), "--allow-unlinked-values")
+    assert code == 1
+    for lineno, (_, field) in enumerate(BAD_RECORDS, start=1):
+        assert re.search(rf"f\.jsonl:{lineno}: .*\[field: {re.escape(field)}\]", out), (lineno, out)
+
+
+def test_what_validate_accepts_evaluate_stats_and_convert_can_use(tmp_path, capsys):
+    doc = extract(REPORT, doc_id="r1", meta={"year": 2023})
+    path = tmp_path / "ok.jsonl"
+    path.write_text(json.dumps(doc.to_dict(), ensure_ascii=False) + "\n", encoding="utf-8")
+    assert run(capsys, "validate", str(path))[0] == 0
+    assert run(capsys, "stats", str(path))[0] == 0
+    assert run(capsys, "evaluate", "--gold", str(path), "--pred", str(path), "--bootstrap", "0")[0] == 0
+    for fmt in ("labelstudio", "doccano"):
+        assert run(capsys, "convert", str(path), str(tmp_path / f"x.{fmt}"), "--from", "jsonl", "--to", fmt)[0] == 0
+    corpus_stats(read_jsonl(path))
+
+
+# 6. line separators inside texts -------------------------------------------------------------
+def test_unicode_line_separators_round_trip(tmp_path, capsys):
+    text = "全区受理案件93件\u2028审结75件\u2029办结\u008560件。"
+    src = tmp_path / "in.jsonl"
+    src.write_text(json.dumps({"id": "s", "text": text}, ensure_ascii=False) + "\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    assert run(capsys, "extract", str(src), "-o", str(out), "-q")[0] == 0
+    raw = out.read_text(encoding="utf-8")
+    assert "\u2028" not in raw and "\u2029" not in raw and "\u0085" not in raw
+    assert len(raw.splitlines()) == 1
+    (doc,) = read_jsonl(out)
+    assert doc.text == text
+
+
+# 7. duplicate document ids -------------------------------------------------------------------
+def test_same_file_name_in_two_folders_gets_two_ids(tmp_path, capsys):
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "report.txt").write_text(REPORT, encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    assert run(capsys, "extract", str(tmp_path / "a"), str(tmp_path / "b"), "-o", str(out), "-q")[0] == 0
+    ids = [d.id for d in read_jsonl(out)]
+    assert len(ids) == 2 and len(set(ids)) == 2
+
+
+def test_duplicate_jsonl_ids_are_failures(tmp_path, capsys):
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps({"id": "d", "text": REPORT}) + "\n" for _ in range(2)), encoding="utf-8")
+    code, out, err = run(capsys, "extract", str(src), "-q")
+    assert code == 1 and "duplicate document id 'd'" in err and len(out.splitlines()) == 1
+
+
+def test_evaluate_refuses_repeated_ids(fixtures, capsys):
+    gold = read_jsonl(fixtures / "gold_small.jsonl")
+    with pytest.raises(EvaluationError, match="more than once"):
+        evaluate(gold + gold, gold, bootstrap=0)
+    with pytest.raises(EvaluationError, match="more than once"):
+        evaluate(gold, gold + gold[:1], bootstrap=0)
+    path = str(fixtures / "gold_small.jsonl")
+    code, _, err = run(capsys, "evaluate", "--gold", path, path, "--pred", path, "--bootstrap", "0")
+    assert code == 1 and "more than once" in err
+
+
+# 8. upper-case suffixes; output inside the input directory -----------------------------------
+def test_upper_case_suffix_and_output_inside_input(tmp_path, capsys):
+    (tmp_path / "A.TXT").write_text(REPORT, encoding="utf-8")
+    (tmp_path / "b.JSONL").write_text(json.dumps({"id": "b", "text": REPORT}) + "\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    for _ in range(2):  # the second run must not read the first run's output as input
+        assert run(capsys, "extract", str(tmp_path), "-o", str(out), "-q")[0] == 0
+        assert [d.id for d in read_jsonl(out)] == ["A", "b"]
+
+
+# 9. the output path is checked before any work -----------------------------------------------
+def test_output_directory_missing_fails_first(tmp_path, capsys):
+    (tmp_path / "big.txt").write_text(REPORT * 20000, encoding="utf-8")  # seconds of work if it ran
+    started = time.perf_counter()
+    code, _, err = run(capsys, "extract", str(tmp_path / "big.txt"), "-o", str(tmp_path / "no" / "out.jsonl"))
+    assert code == 1 and "does not exist" in err
+    assert time.perf_counter() - started < 1.0
+
+
+# 10. messages --------------------------------------------------------------------------------
+def test_utf16_with_bom_is_read(tmp_path, capsys):
+    path = tmp_path / "u.txt"
+    path.write_bytes(REPORT.encode("utf-16"))
+    code, out, _ = run(capsys, "extract", str(path), "-q")
+    assert code == 0 and json.loads(out)["text"] == REPORT
+
+
+def test_utf16_without_bom_is_named(tmp_path, capsys):
+    path = tmp_path / "u.txt"
+    path.write_bytes(REPORT.encode("utf-16-le"))
+    code, _, err = run(capsys, "extract", str(path), "-q")
+    assert code == 1 and "UTF-16" in err
+
+
+def test_stdin(capsys, monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(REPORT.encode("utf-8")), encoding="utf-8"))
+    code, out, _ = run(capsys, "extract", "-", "-q")
+    assert code == 0 and json.loads(out)["id"] == "stdin"
+    lines = "".join(json.dumps({"id": f"s{i}", "text": REPORT}) + "\n" for i in range(2))
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(lines.encode("utf-8")), encoding="utf-8"))
+    code, out, _ = run(capsys, "extract", "-", "--stdin-format", "jsonl", "-q")
+    assert code == 0 and [json.loads(x)["id"] for x in out.splitlines()] == ["s0", "s1"]
+
+
+def test_labelstudio_messages():
+    task = {"data": {"text": "全区93件"}, "annotations": [{"result": [
+        {"id": "a", "type": "labels", "value": {"start": 2, "end": 9, "labels": ["VALUE"]}}]}]}
+    with pytest.raises(InputError, match="not integers within the text") as info:
+        from_labelstudio([task])
+    assert "surrogate" not in str(info.value)
+    task["annotations"][0]["result"] = [{"id": "a", "type": "labels", "from_name": "label"}]
+    with pytest.raises(InputError, match="needs a value"):
+        from_labelstudio([task])
+
+
+def test_doccano_message(tmp_path):
+    path = tmp_path / "d.jsonl"
+    path.write_text(json.dumps({"id": 1, "text": "全区93件", "entities": [{"id": 1, "label": "VALUE", "end_offset": 4}]})
+                    + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"d\.jsonl:1: .*entity #1: missing field\(s\) 'start_offset'"):
+        read_doccano(path)
+
+
+def test_malformed_json_message_says_at_once(tmp_path):
+    path = tmp_path / "f.jsonl"
+    path.write_text('{"id": "a", "text": "tab\tinside"}\n', encoding="utf-8")
+    ((_, message),) = list(read_records(path, lenient=True))
+    assert "at at" not in message and "column" in message
+
+
+def test_error_lines_are_not_printed_onto_the_progress_bar(tmp_path):
+    (tmp_path / "a.txt").write_text(REPORT, encoding="utf-8")
+    (tmp_path / "b.txt").write_bytes(b"\xff\xfe\x00")  # invalid UTF-16 after a BOM
+    (tmp_path / "c.txt").write_bytes("全区".encode("gbk"))
+    err = io.StringIO()
+    result = run_batch([str(tmp_path)], BatchConfig(), out_stream=io.StringIO(), err_stream=err, progress=True)
+    assert len(result.failures) == 2 and result.documents == 1
+    lines = re.split(r"[\r\n]", err.getvalue())
+    errors = [line for line in lines if "error:" in line]
+    assert len(errors) == 2 and all(line.startswith("error: ") for line in errors)
+    assert "docs" in err.getvalue() and "chars/s" in err.getvalue()
+
+
+def test_negative_error_count_is_refused(fixtures, capsys):
+    with pytest.raises(SystemExit):
+        main(["evaluate", "--gold", str(fixtures / "gold_small.jsonl"), "--engine", "rules", "--errors", "-3"])
+    assert "must be 0 or more" in capsys.readouterr().err
+
+
+def test_null_id_is_a_problem():
+    assert any(p.field == "id" for p in validate_record({"id": None, "text": "x"}))
+
+
+# 11. the README's Python example runs as written ---------------------------------------------
+def test_readme_python_example_runs(tmp_path, monkeypatch, capsys):
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"## Python API\n\n```python\n(.*?)```", readme, re.S).group(1)
+    monkeypatch.chdir(ROOT)
+    assert "report.txt" not in block  # the example once opened a file nobody has
+    exec(compile(block, "README.md", "exec"), {})
+    assert capsys.readouterr().out.strip()
