@@ -16,8 +16,9 @@ take part:
 
 Every occurrence carries document id, sentence index (1-based, as in the sentence views),
 character offsets and what was annotated there. An exceptions file lists findings the
-guidelines accept (``KIND<TAB>KEY<TAB>REASON`` per line, ``*`` for any kind, ``#`` comments);
-they are reported as explained, not dropped silently.
+guidelines accept (``KIND<TAB>KEY<TAB>REASON[<TAB>PLACES]`` per line, ``*`` for any kind, ``#``
+comments; PLACES limits an entry to sentences ``doc:S<n>``); they are reported as explained,
+not dropped silently.
 """
 from __future__ import annotations
 
@@ -198,7 +199,7 @@ def _occurrences_of(d: _Doc, text: str) -> Iterable[tuple[int, int, int]]:
 
 
 def audit(documents: Sequence[Document], config: AuditConfig | None = None,
-          exceptions: dict[tuple[str, str], str] | None = None) -> AuditReport:
+          exceptions: dict[tuple[str, str], Accepted | str] | None = None) -> AuditReport:
     """Find every inconsistently annotated surface string across `documents`."""
     config = config or AuditConfig()
     docs = [_index(doc) for doc in documents]
@@ -363,28 +364,53 @@ def _named_programs(docs: list[_Doc], config: AuditConfig) -> list[Finding]:
     return out
 
 
-def _explain(finding: Finding, exceptions: dict[tuple[str, str], str]) -> str | None:
+@dataclass(frozen=True)
+class Accepted:
+    """One exceptions-file entry: the reason, and optionally the only places (doc:S<n>) it covers."""
+
+    reason: str
+    places: frozenset[str] | None = None
+
+
+def _explain(finding: Finding, exceptions: dict[tuple[str, str], Accepted | str]) -> str | None:
+    """The reason an exception gives for `finding`, or None. An entry with places explains an
+    untagged finding only when every untagged occurrence lies in one of those sentences."""
     key = finding.key
     bare = key.split(" (")[0] if finding.kind == "boundary" else key
     for kind in (finding.kind, "*"):
         for k in (key, bare):
-            if (kind, k) in exceptions:
-                return exceptions[(kind, k)]
+            entry = exceptions.get((kind, k))
+            if entry is None:
+                continue
+            if isinstance(entry, str):
+                return entry
+            if entry.places is not None:
+                deviant = {f"{o.doc}:S{o.sentence}" for o in finding.occurrences
+                           if finding.kind != "untagged" or o.annotation == "untagged"}
+                if not deviant <= entry.places:
+                    continue
+            return entry.reason
     return None
 
 
-def read_exceptions(path: str | Path) -> dict[tuple[str, str], str]:
-    """Parse an exceptions file: ``KIND<TAB>KEY<TAB>REASON`` lines; ``#`` starts a comment line."""
-    out: dict[tuple[str, str], str] = {}
+def read_exceptions(path: str | Path) -> dict[tuple[str, str], Accepted]:
+    """Parse an exceptions file: ``KIND<TAB>KEY<TAB>REASON[<TAB>PLACES]`` lines, ``#`` comment lines.
+
+    PLACES, when given, is a comma-separated list of ``doc:S<n>``: the entry then explains the
+    finding only while its untagged occurrences (for kind untagged; every occurrence otherwise)
+    all lie there, so a new occurrence elsewhere shows up again.
+    """
+    out: dict[tuple[str, str], Accepted] = {}
     for lineno, raw in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
         line = raw.rstrip()
         if not line or line.startswith("#"):
             continue
         parts = line.split("\t")
-        if len(parts) < 3 or parts[0] not in (*KINDS, "*") or not parts[1] or not parts[2].strip():
-            raise ValueError(f"{path}:{lineno}: expected KIND<TAB>KEY<TAB>REASON with KIND one of "
+        if not 3 <= len(parts) <= 4 or parts[0] not in (*KINDS, "*") or not parts[1] or not parts[2].strip():
+            raise ValueError(f"{path}:{lineno}: expected KIND<TAB>KEY<TAB>REASON[<TAB>PLACES] with KIND one of "
                              f"{', '.join(KINDS)} or *")
-        out[(parts[0], parts[1])] = parts[2].strip()
+        places = frozenset(p.strip() for p in parts[3].split(",") if p.strip()) if len(parts) == 4 else None
+        out[(parts[0], parts[1])] = Accepted(parts[2].strip(), places)
     return out
 
 

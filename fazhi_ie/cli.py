@@ -340,7 +340,7 @@ def build_parser() -> argparse.ArgumentParser:
     au.add_argument("--min-count", type=int, default=2, help="least occurrences for a finding (default 2)")
     au.add_argument("--min-length", type=int, default=2, help="shortest string looked at (default 2)")
     au.add_argument("--kinds", help="comma-separated subset of label,untagged,boundary,relation")
-    au.add_argument("--exceptions", help="file of accepted findings (KIND<TAB>KEY<TAB>REASON per line)")
+    au.add_argument("--exceptions", help="file of accepted findings (KIND<TAB>KEY<TAB>REASON[<TAB>doc:S<n>,...] per line)")
     au.add_argument("--occurrences", type=int, default=6, help="occurrences shown per finding (default 6)")
     au.add_argument("--show-explained", action="store_true", help="also list findings the exceptions explain")
     au.add_argument("--strict", action="store_true", help="exit 1 when any finding is unexplained")

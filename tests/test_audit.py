@@ -99,6 +99,11 @@ def test_ranking_config_and_exceptions(corpus, tmp_path):
     assert reasons[("label", "行政复议")] == "a rate of a line of work is a METRIC"
     assert reasons[("boundary", "社区矫正 (PROGRAM)")] == "see 7.1"
     assert explained.findings[-1].explained  # explained findings come last
+    # an entry pinned to places explains only the untagged occurrences it lists
+    path.write_text("untagged\t城关区\tplace names are fine here\tb:S1\n", encoding="utf-8")
+    assert by_kind(audit(corpus, exceptions=read_exceptions(path)), "untagged")["城关区"].explained
+    path.write_text("untagged\t城关区\tplace names are fine here\tb:S2,a:S1\n", encoding="utf-8")
+    assert by_kind(audit(corpus, exceptions=read_exceptions(path)), "untagged")["城关区"].explained is None
     path.write_text("labl\t行政复议\treason\n", encoding="utf-8")
     with pytest.raises(ValueError, match=":1: expected KIND"):
         read_exceptions(path)
