@@ -134,7 +134,7 @@ def read_table(path: str | Path, fmt: str | None = None) -> "pandas.DataFrame":
     elif fmt == "parquet":
         frame = pd.read_parquet(path)
     else:
-        frame = pd.read_json(path, orient="records", lines=True, dtype=False, convert_dates=False)
+        frame = pd.read_json(path, orient="records", lines=True, dtype=False)
     return _typed(frame)
 
 
