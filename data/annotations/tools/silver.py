@@ -3,6 +3,7 @@
     python data/annotations/tools/silver.py build        # silver/reviewed/ -> silver.jsonl, silver/first/ -> silver/first.jsonl
     python data/annotations/tools/silver.py agreement    # silver/double/ against reviewed and first pass; first vs reviewed
     python data/annotations/tools/silver.py audit        # fazhi-ie audit on gold + silver, silver findings only (reports)
+    python data/annotations/tools/silver.py stats        # statistics table (gold, first pass, reviewed, double)
 
 `build` validates every document (the compact file parses, every sentence of the view has its
 @S line, every VALUE has exactly one HAS_VALUE head, the record passes the schema); a document
@@ -183,6 +184,32 @@ def cmd_agreement(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_stats(_: argparse.Namespace) -> int:
+    """A markdown table for the README: gold, silver first pass, reviewed (silver.jsonl), double."""
+    from fazhi_ie.stats import corpus_stats
+
+    gold = [d for path in GOLD_FILES for d in read_jsonl(path)]
+    pools = [("gold", gold)]
+    for name, path in (("silver first pass", OUT_FIRST), ("silver reviewed", OUT_REVIEWED), ("silver double", OUT_DOUBLE)):
+        pools.append((name, read_jsonl(path) if path.exists() else []))
+    stats = [(name, corpus_stats(docs), docs) for name, docs in pools]
+    print("| measure | " + " | ".join(name for name, _, _ in stats) + " |")
+    print("|---|" + "---:|" * len(stats))
+    rows = [("documents", lambda st, d: st["documents"]), ("characters", lambda st, d: f"{st['characters']:,}"),
+            ("report years", lambda st, d: len({x.meta.get("year") for x in d}))]
+    rows += [(f"entities: {label}", (lambda label: lambda st, d: st["entities"].get(label, 0))(label))
+             for label in ("ORG", "REGION", "PROGRAM", "DOC", "METRIC", "VALUE", "TIME")]
+    rows += [("entities: total", lambda st, d: st["entities_total"])]
+    rows += [(f"relations: {label}", (lambda label: lambda st, d: st["relations"].get(label, 0))(label))
+             for label in ("HAS_VALUE", "AGENT", "WHEN", "IN_PROGRAM")]
+    rows += [("relations: total", lambda st, d: st["relations_total"]),
+             ("entities per 1,000 characters", lambda st, d: f"{1000 * st['entities_total'] / max(1, st['characters']):.1f}"),
+             ("values unparsed", lambda st, d: st["values_unparsed"])]
+    for title, get in rows:
+        print(f"| {title} | " + " | ".join(str(get(st, docs)) for _, st, docs in stats) + " |")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -197,6 +224,7 @@ def main() -> int:
     aud.add_argument("--audit-rows", type=int, default=40)
     aud.add_argument("--first", action="store_true", help="audit the first pass instead of the reviewed tier")
     aud.set_defaults(func=cmd_audit)
+    sub.add_parser("stats", help="markdown statistics table: gold and the silver builds").set_defaults(func=cmd_stats)
     args = parser.parse_args()
     return args.func(args) or 0
 
