@@ -119,3 +119,34 @@ def test_datasets_loads_the_gold_offline(tmp_path, monkeypatch):
     loaded = datasets.load_dataset("json", data_files=files, cache_dir=str(tmp_path))
     assert loaded["reports"].num_rows == 4 and loaded["gov_work_reports"].num_rows >= 8
     assert loaded["reports"][0]["entities"][0]["label"]
+
+
+def test_silver_build_validates_and_lists_what_it_leaves_out(tmp_path):
+    import importlib.util
+    import sys
+
+    tools = ANNOTATIONS / "tools"
+    sys.path.insert(0, str(tools))
+    try:
+        spec = importlib.util.spec_from_file_location("silver_tool", tools / "silver.py")
+        silver = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(silver)
+    finally:
+        sys.path.remove(str(tools))
+    from fazhi_ie.sentences import split_sentences
+
+    sources = dict(list(silver.silver_sources().items())[:3])
+    good, short, bad = list(sources)
+    n = len(split_sentences(sources[good]["text"]))
+    (tmp_path / f"{good}.ann").write_text("".join(f"@S{i}\n" for i in range(1, n + 1)), encoding="utf-8")
+    (tmp_path / f"{short}.ann").write_text("@S1\n", encoding="utf-8")
+    n_bad = len(split_sentences(sources[bad]["text"]))
+    first = split_sentences(sources[bad]["text"])[0].text
+    (tmp_path / f"{bad}.ann").write_text(  # complete, but a VALUE without a HAS_VALUE head
+        "@S1\nE VALUE " + first[:2] + "\n" + "".join(f"@S{i}\n" for i in range(2, n_bad + 1)), encoding="utf-8")
+    docs, failed = silver.build_pool(tmp_path, "reviewed", sources)
+    assert [d.id for d in docs] == [good]
+    assert docs[0].meta["tier"] == "silver" and docs[0].meta["review"]["status"] == "reviewed"
+    assert set(docs[0].meta) == set(silver.META_KEYS)
+    assert failed[short][0].startswith("incomplete")
+    assert "schema" in failed[bad][0] and any("HAS_VALUE" in p for p in failed[bad])
