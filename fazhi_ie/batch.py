@@ -308,7 +308,13 @@ def extract_rendered(doc: Document, engine, fmt: str) -> tuple[str | None, int, 
         problems = validate_record(record)
         if problems:
             return None, 0, 0, "extraction output breaks the schema: " + "; ".join(str(p) for p in problems[:3])
-        return render(out, fmt, record), len(out.facts), len(out.meta.get("dropped_values") or []), None
+        rendered = render(out, fmt, record)
+        try:
+            rendered.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            return None, 0, 0, (f"the document holds {exc.object[exc.start:exc.end]!a} at offset {exc.start} of its "
+                                "output, a lone surrogate that UTF-8 cannot store; fix the input's encoding")
+        return rendered, len(out.facts), len(out.meta.get("dropped_values") or []), None
     except Exception as exc:  # noqa: BLE001 - one bad document must not stop the batch
         return None, 0, 0, f"extraction failed: {type(exc).__name__}: {exc}"
 

@@ -173,6 +173,9 @@ def validate_record(record: Mapping, *, require_value_heads: bool = True) -> lis
         if rid in relation_ids:
             add(rid, "duplicate relation id", "id")
         relation_ids.add(rid)
+        score = rel.get("score")
+        if score is not None and not (_is_number(score) and 0.0 <= score <= 1.0):
+            add(rid, f"score must be a number in 0..1, got {score!r:.20}", "score")
         if not isinstance(rel["label"], str):
             add(rid, f"unknown relation label {rel['label']!r:.40}; valid labels: {', '.join(RELATION_LABELS)}", "label")
             continue
