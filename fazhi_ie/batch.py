@@ -267,6 +267,43 @@ def _source_items(source: Source, stdin: TextIO | None) -> Iterator[Task | Failu
         yield Failure(source.label, None, f"{exc}; the rest of this file was not read", 0)
 
 
+def items_from_bytes(data: bytes, label: str, kind: str, doc_id: str | None = None,
+                     stem: str = "doc") -> Iterator[Task | Failure]:
+    """The documents of one whole file given as bytes (as a distributed reader hands it over);
+    the same ids, checks and failures as reading the file from disk."""
+    if kind == "txt":
+        try:
+            text = decode_text(data, label)
+        except InputError as exc:
+            yield Failure(label, doc_id, str(exc).removeprefix(label + ": "), len(data))
+            return
+        yield Task(Document(doc_id or stem, text, {"source": label}), label, len(data))
+        return
+    if data.startswith(UTF16_BOMS):
+        lines = [line.encode("utf-8") for line in data.decode("utf-16", "replace").split("\n")]
+    else:
+        lines = data.split(b"\n")
+    for lineno, raw in enumerate(lines, start=1):
+        where = f"{label}:{lineno}"
+        try:
+            line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
+        except UnicodeDecodeError as exc:
+            yield Failure(where, None, f"not UTF-8 text (invalid byte at column {exc.start + 1})", len(raw))
+            continue
+        if not line.strip():
+            continue
+        record, problem = parse_line(line)
+        if problem is not None:
+            yield Failure(where, None, problem, len(raw))
+            continue
+        doc = record_document(record, f"{stem}-{lineno}")  # type: ignore[arg-type]
+        if isinstance(doc, str):
+            rid = record.get("id") if isinstance(record.get("id"), (str, int)) else None  # type: ignore[union-attr]
+            yield Failure(where, None if rid is None else str(rid), doc, len(raw))
+        else:
+            yield Task(doc, where, len(raw))
+
+
 def record_document(record: dict, default_id: str) -> Document | str:
     """A Document from an input JSONL record, or what is wrong with the record."""
     text = record.get("text")
