@@ -1,0 +1,58 @@
+"""The notebooks run top to bottom offline (01 in every run, as CI does; 02 and 03 in the slow tier)."""
+from __future__ import annotations
+
+import pytest
+
+from conftest import ROOT
+
+NOTEBOOKS = ROOT / "notebooks"
+NAMES = ("01-quickstart", "02-evaluation", "03-retrain")
+
+
+def run_notebook(name: str, timeout: int = 600):
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+    nbclient.NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+    return nb
+
+
+def outputs(nb) -> str:
+    parts = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            parts.append(out.get("text", "") + str(out.get("data", {}).get("text/plain", "")))
+    return "\n".join(parts)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_notebook_is_valid_and_saved_without_errors(name):
+    nbformat = pytest.importorskip("nbformat")
+    nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+    nbformat.validate(nb)
+    assert not [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+
+
+def test_quickstart_runs_offline():
+    nb = run_notebook("01-quickstart")
+    text = outputs(nb)
+    assert "Pipeline(engine=" in text and "chengguan-lanzhou-2023" in text and "jinta-2023.html" in text
+    images = [o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
+    assert len(images) == 1  # the indicator plot
+    for written in ("facts.parquet", "facts.csv", "jinta-2023.html"):
+        assert (ROOT / "runs" / "notebooks" / written).is_file()
+
+
+@pytest.mark.slow
+def test_evaluation_notebook_runs():
+    nb = run_notebook("02-evaluation")
+    assert "micro" in outputs(nb)
+
+
+@pytest.mark.slow
+def test_retrain_notebook_runs():
+    nb = run_notebook("03-retrain", timeout=900)
+    text = outputs(nb)
+    assert "rules" in text and ("model after" in text or "rules on the new report" in text)
