@@ -35,11 +35,18 @@ def test_load_defaults_and_reuses_one_engine(nlp, monkeypatch):
     assert built == ["rules"] and pipeline.engine_name == "rules"
 
 
-def test_a_model_path_implies_the_model_engine(tmp_path):
+def test_a_model_path_implies_the_model_engine(tmp_path, monkeypatch):
+    from fazhi_ie import api
     from fazhi_ie.engines import ModelNotInstalledError
 
-    with pytest.raises((ModelNotInstalledError, ValueError, OSError)):
+    with pytest.raises(ModelNotInstalledError, match="no-model-here"):
         fazhi_ie.load(tmp_path / "no-model-here")
+    calls = []
+    rules = api.load_engine("rules")
+    monkeypatch.setattr(api, "load_engine", lambda name, model_path=None: calls.append((name, model_path)) or rules)
+    fazhi_ie.load("some/model")
+    fazhi_ie.load(engine="rules")
+    assert calls == [("model", "some/model"), ("rules", None)]
 
 
 def test_call_gives_entities_relations_and_traceable_facts(nlp):
