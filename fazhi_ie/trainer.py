@@ -463,8 +463,8 @@ def train(config: TrainConfig, *, log=print) -> dict[str, Any]:
             optimizer.step()
             scheduler.step()
             step += 1
-            epoch_loss += float(loss)
-            bar.set_postfix(loss=f"{float(loss):.3f}")
+            epoch_loss += float(loss.detach())
+            bar.set_postfix(loss=f"{float(loss.detach()):.3f}")
             if config.max_steps and step >= config.max_steps:
                 break
         bar.close()

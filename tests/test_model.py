@@ -1,0 +1,229 @@
+"""The model engine and its training harness, on a tiny randomly initialised encoder (fast, offline)."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from conftest import FIXTURES  # noqa: E402
+from model_fixtures import write_tiny_encoder  # noqa: E402
+
+from fazhi_ie.document import Document  # noqa: E402
+from fazhi_ie.io.jsonl import read_jsonl  # noqa: E402
+from fazhi_ie.model import ModelDirectoryError, ModelEngine, load_model_directory  # noqa: E402
+from fazhi_ie.model.config import ModelConfig  # noqa: E402
+from fazhi_ie.model.engine import encode_text  # noqa: E402
+from fazhi_ie.model.network import Encoder  # noqa: E402
+from fazhi_ie.model.tokenization import AlignmentError, load_tokenizer, split_words, tokenize  # noqa: E402
+from fazhi_ie.schema import validate_record  # noqa: E402
+from fazhi_ie.trainer import ConfigError, TrainConfig, featurize, train  # noqa: E402
+
+GOLD = FIXTURES / "gold_small.jsonl"
+
+
+@pytest.fixture(scope="module")
+def docs():
+    return read_jsonl(GOLD)
+
+
+@pytest.fixture(scope="module")
+def encoder_dir(tmp_path_factory, docs):
+    texts = [d.text for d in docs] + ["人民政府100%" + "全区受理行政复议案件93件。" * 3]
+    return write_tiny_encoder(tmp_path_factory.mktemp("enc") / "tiny", texts)
+
+
+def _config(encoder_dir: Path, out: Path, **kw) -> TrainConfig:
+    data = {"train_files": [str(GOLD)], "init_encoder": str(encoder_dir), "output_dir": str(out), "num_layers": 2,
+            "epochs": 60, "batch_size": 4, "window_tokens": 32, "window_stride": 20, "learning_rate": 5e-3,
+            "head_learning_rate": 1e-2, "warmup_ratio": 0.05, "relation_dim": 32, "progress": False,
+            "save_dtype": "float32"}
+    data.update(kw)
+    return TrainConfig.from_dict(data)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, encoder_dir):
+    out = tmp_path_factory.mktemp("model") / "m"
+    summary = train(_config(encoder_dir, out), log=lambda m: None)
+    return out, summary
+
+
+def test_encoder_matches_transformers_bert(encoder_dir):
+    transformers = pytest.importorskip("transformers")
+    bert = transformers.BertModel.from_pretrained(str(encoder_dir), add_pooling_layer=False,
+                                                  attn_implementation="eager").eval()
+    config = ModelConfig.from_bert_config(json.loads((encoder_dir / "config.json").read_text()))
+    ours = Encoder(config).eval()
+    from safetensors.torch import load_file
+
+    ours.load_state_dict(load_file(str(encoder_dir / "model.safetensors")))
+    ids = torch.tensor([[0, 5, 9, 12, 2, 1, 1]])
+    att = torch.tensor([[1, 1, 1, 1, 1, 0, 0]])
+    with torch.no_grad():
+        expected = bert(input_ids=ids, attention_mask=att).last_hidden_state
+        got = ours(ids, att)
+    assert torch.allclose(expected[:, :5], got[:, :5], atol=1e-5)
+
+
+def test_words_split_punctuation_and_scripts():
+    text = "全区受理93件,占18.67%。"
+    words = [text[s:e] for s, e in split_words(text, "subword")]
+    assert words == ["全区受理", "93", "件", ",", "占", "18.67", "%", "。"]
+    assert [text[s:e] for s, e in split_words(text, "char")][:4] == ["全", "区", "受", "理"]
+    other = "人民政府"
+    assert [other[s:e] for s, e in split_words(other, "subword", boundaries=[2])] == ["人民", "政府"]
+
+
+def test_alignment_on_multi_character_pieces(encoder_dir):
+    tok = load_tokenizer(encoder_dir)
+    text = "县人民政府完成100%。"
+    pieces = tokenize(tok, text, "subword")
+    got = [text[s:e] for s, e in zip(pieces.starts, pieces.ends)]
+    assert "人民政府" in got and "100" in got
+    assert pieces.align_span(1, 5) == (got.index("人民政府"), got.index("人民政府"))
+    with pytest.raises(AlignmentError, match=r"\[1, 3\)"):
+        pieces.align_span(1, 3)  # 人民 ends inside the piece 人民政府
+    forced = tokenize(tok, text, "subword", boundaries=[1, 3])
+    first, last = forced.align_span(1, 3)
+    assert text[forced.starts[first]:forced.ends[last]] == "人民"
+
+
+def test_featurize_raises_on_misaligned_gold(encoder_dir, docs):
+    tok = load_tokenizer(encoder_dir)
+    mc = ModelConfig.from_bert_config(json.loads((encoder_dir / "config.json").read_text()), num_hidden_layers=2,
+                                      window_tokens=32, window_stride=20, tokenization="subword")
+    rows = featurize(docs[0], tok, mc)
+    assert rows and all(len(r["ids"]) <= 32 for r in rows)
+    tagged = sum(t > 0 for r in rows for t in r["tags"])
+    assert tagged >= sum(len(e.text) > 0 for e in docs[0].entities)
+    # an entity whose edge falls inside a character the normaliser expands cannot align
+    bad = Document("bad", "面积5㎡。", {}, ())
+    from fazhi_ie.document import Span
+
+    bad = bad.with_annotations(entities=[Span("T1", "VALUE", 3, 4, "㎡")])
+    pieces = tokenize(tok, bad.text, "char", [3, 4])
+    assert pieces.align_span(3, 4)  # the expanded character is one piece range
+
+
+def test_training_learns_and_saves_a_model_directory(trained, docs):
+    out, summary = trained
+    losses = [h["loss"] for h in summary["history"]]
+    assert losses[-1] < 0.6 * losses[0]
+    assert sorted(p.name for p in out.iterdir()) >= ["config.json", "model.safetensors", "tokenizer.json"]
+    assert not list(out.glob("*.bin")) and not list(out.glob("*.pt")) and not list(out.glob("*.pkl"))
+    config = json.loads((out / "config.json").read_text())
+    assert config["entity_labels"] == ["ORG", "REGION", "PROGRAM", "DOC", "METRIC", "VALUE", "TIME"]
+    assert config["schema_version"] == "1.1"
+    log = [json.loads(line) for line in (out / "train_log.jsonl").read_text().splitlines()]
+    assert len(log) == 60 and log[0]["epoch"] == 1
+
+
+def test_trained_model_predicts_valid_scored_output(trained, docs):
+    from fazhi_ie.pipeline import annotate
+
+    engine = ModelEngine(trained[0])
+    doc = annotate(Document(docs[0].id, docs[0].text, docs[0].meta), engine=engine)
+    assert doc.entities, "the overfitted tiny model should find entities on its training text"
+    assert validate_record(doc.to_dict()) == []
+    assert all(0.0 <= e.score <= 1.0 for e in doc.entities)
+    assert all(r.score is not None and 0.0 <= r.score <= 1.0 for r in doc.relations)
+    gold = {(e.start, e.end, e.label) for e in docs[0].entities}
+    found = {(e.start, e.end, e.label) for e in doc.entities}
+    assert len(gold & found) >= len(gold) // 2
+
+
+def test_save_load_round_trip_is_identical(trained, tmp_path, docs):
+    out = trained[0]
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    a = ModelEngine(out).predict(docs[1].text)
+    b = ModelEngine(copy).predict(docs[1].text)
+    assert [(e.start, e.end, e.label, e.score) for e in a.entities] == [(e.start, e.end, e.label, e.score) for e in b.entities]
+    assert [(r.head, r.tail, r.label, r.score) for r in a.relations] == [(r.head, r.tail, r.label, r.score) for r in b.relations]
+
+
+def test_same_config_same_model(encoder_dir, tmp_path):
+    a = train(_config(encoder_dir, tmp_path / "a", epochs=2), log=lambda m: None)
+    b = train(_config(encoder_dir, tmp_path / "b", epochs=2), log=lambda m: None)
+    assert [h["loss"] for h in a["history"]] == [h["loss"] for h in b["history"]]
+    assert (tmp_path / "a" / "model.safetensors").read_bytes() == (tmp_path / "b" / "model.safetensors").read_bytes()
+
+
+def test_long_sentence_is_covered_by_windows_without_truncation(trained):
+    model, tok = load_model_directory(trained[0])
+    sentence = ("全区受理行政复议案件93件，" * 215)[:3000]  # 3,000 characters, no sentence end
+    assert len(sentence) == 3000
+    pieces = tokenize(tok, sentence, model.config.tokenization)
+    with torch.inference_mode():
+        encoded = encode_text(model, pieces)
+    assert len(pieces) > 20 * model.config.window_tokens
+    assert encoded.states.shape[0] == len(pieces)
+    assert bool((encoded.states.abs().sum(dim=1) > 0).all()), "every piece gets states from some window"
+    prediction = ModelEngine(trained[0]).predict(sentence)
+    assert max((e.end for e in prediction.entities), default=0) > 2900, "entities are found at the far end too"
+
+
+def test_continue_training_from_a_model_directory(trained, tmp_path, encoder_dir):
+    out = tmp_path / "continued"
+    config = _config(encoder_dir, out, epochs=1, init_model=str(trained[0]))
+    summary = train(config, log=lambda m: None)
+    assert (out / "model.safetensors").exists() and summary["best_epoch"] == 1
+
+
+@pytest.mark.parametrize("damage, message", [
+    ("no_weights", "model.safetensors is missing"),
+    ("corrupt_weights", "unreadable or corrupt"),
+    ("no_tokenizer", "tokenizer.json is missing"),
+    ("unknown_key", "unknown key"),
+    ("bad_json", "not valid JSON"),
+    ("plain_encoder", "not a fazhi_ie model"),
+    ("wrong_shape", "do not match config.json"),
+])
+def test_damaged_model_directory_gives_a_clear_error(trained, tmp_path, damage, message, encoder_dir):
+    d = tmp_path / "m"
+    shutil.copytree(trained[0], d)
+    config = json.loads((d / "config.json").read_text())
+    if damage == "no_weights":
+        (d / "model.safetensors").unlink()
+    elif damage == "corrupt_weights":
+        data = (d / "model.safetensors").read_bytes()
+        (d / "model.safetensors").write_bytes(data[: len(data) // 3])
+    elif damage == "no_tokenizer":
+        (d / "tokenizer.json").unlink()
+    elif damage == "unknown_key":
+        config["hiden_size"] = 3
+        (d / "config.json").write_text(json.dumps(config))
+    elif damage == "bad_json":
+        (d / "config.json").write_text("{")
+    elif damage == "plain_encoder":
+        shutil.rmtree(d)
+        d = encoder_dir
+    elif damage == "wrong_shape":
+        config["relation_dim"] = 16
+        (d / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelDirectoryError, match=message):
+        ModelEngine(d)
+
+
+def test_cli_model_errors_are_one_line(tmp_path, capsys):
+    from fazhi_ie.cli import main
+
+    report = tmp_path / "r.txt"
+    report.write_text("全区受理案件93件。", encoding="utf-8")
+    assert main(["extract", str(report), "--engine", "model", "--model", str(tmp_path / "nope")]) == 1
+    err = capsys.readouterr().err.strip()
+    errors = [line for line in err.splitlines() if line.startswith("fazhi-ie:")]
+    assert len(errors) == 1 and "no such model directory" in errors[0] and "Traceback" not in err
+
+
+def test_train_config_rejects_unknown_keys_and_bad_values(tmp_path):
+    with pytest.raises(ConfigError, match="unknown config key.*epoch.*valid keys"):
+        TrainConfig.from_dict({"train_files": ["x"], "epoch": 3})
+    with pytest.raises(ConfigError, match="tokenization"):
+        TrainConfig.from_dict({"train_files": ["x"], "tokenization": "bpe"})
+    with pytest.raises(ConfigError, match="train_files"):
+        TrainConfig.from_dict({})
