@@ -44,15 +44,30 @@ def _colour(label: str) -> str:
     return LABEL_COLOURS.get(label, _DEFAULT_COLOUR)
 
 
+def _relation_notes(doc: Document) -> dict[str, list[str]]:
+    """For each entity id, its relations as short lines ("HAS_VALUE → 93件"), shown on hover."""
+    by_id = doc.entities_by_id()
+    notes: dict[str, list[str]] = {}
+    for rel in doc.relations:
+        head, tail = by_id.get(rel.head), by_id.get(rel.tail)
+        if head is None or tail is None:
+            continue
+        notes.setdefault(head.id, []).append(f"{rel.label} → {tail.text}")
+        notes.setdefault(tail.id, []).append(f"{rel.label} ← {head.text}")
+    return notes
+
+
 def _text_html(doc: Document) -> str:
     parts: list[str] = []
     pos = 0
+    notes = _relation_notes(doc)
     for span in sorted(doc.entities, key=lambda s: (s.start, -s.end)):
         if span.start < pos:  # overlapping spans break the schema; show the first one only
             continue
         parts.append(escape(doc.text[pos:span.start]))
         anchor = f' id="e-{escape(span.id)}"'
-        title = f"{span.label} {span.id}" + (f" score {span.score:.2f}" if span.score is not None else "")
+        title = "\n".join([f"{span.label} {span.id}" + (f" score {span.score:.2f}" if span.score is not None else "")]
+                          + notes.get(span.id, []))
         inner = escape(doc.text[span.start:span.end])
         if span.label == "VALUE":
             inner = f'<span id="v-{span.start}"></span>{inner}'

@@ -170,6 +170,7 @@ def test_render_is_self_contained_and_links_facts(docs):
     for fact in docs[0].facts:
         assert f'href="#v-{fact.evidence.value_span[0]}"' in html and f'id="v-{fact.evidence.value_span[0]}"' in html
     assert html.count('class="relation"') == len(docs[0].relations)
+    assert "HAS_VALUE → 93件" in html  # relations also show on hover over each entity in the text
 
 
 def test_render_escapes_text():
