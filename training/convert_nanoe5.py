@@ -396,11 +396,15 @@ def sentences(texts: Iterable[str], n: int, min_len: int = 8, max_len: int = 200
     """About `n` sentences spread evenly over the texts (split at 。！？； and newlines)."""
     import re
     pool = [s.strip() for t in texts for s in re.split(r"(?<=[。！？；])|\n", t)]
-    pool = [s for s in pool if min_len <= len(s) <= max_len]
-    if len(pool) <= n:
-        return pool
-    step = len(pool) / n
-    return [pool[int(i * step)] for i in range(n)]
+    return _spread([s for s in pool if min_len <= len(s) <= max_len], n)
+
+
+def _spread(items: list, n: int) -> list:
+    """`n` items taken evenly from the list (all of them when there are at most `n`)."""
+    if len(items) <= n:
+        return items
+    step = len(items) / n
+    return [items[int(i * step)] for i in range(n)]
 
 
 # ----------------------------------------------------------------------------- checks
@@ -570,6 +574,15 @@ def convert(out: Path, source: Path, prune_texts: Sequence[Path] | None, *, skip
             raise ConversionError(f"reloaded tensor {k} differs from the converted one")
     check_texts = sentences(texts or read_texts(report_texts or []), check_sentences)
     if texts and check_texts:
+        # A sentence cut out of its line can start with a piece (e.g. "▁（") that the lines never
+        # used; the pruned tokenizer then segments it differently (no <unk>, other pieces). Check
+        # the remapping on sentences whose full-vocabulary pieces were all kept.
+        pool = sentences(texts, 4 * check_sentences)
+        kept = set(int(i) for i in old_ids)
+        inside = [s for s, e in zip(pool, full_tok.encode_batch(pool)) if kept.issuperset(e.ids)]
+        record["check_sentence_pool"] = {"sentences": len(pool), "with_pieces_not_kept": len(pool) - len(inside)}
+        log(f"check sentences: {record['check_sentence_pool']}")
+        check_texts = _spread(inside, check_sentences)
         full_model = build_model(f)
         record["pruned_vs_full"] = compare_pruned(full_model, full_tok, loaded, loaded_tok, old_ids,
                                                   check_texts)
