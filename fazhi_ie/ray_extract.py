@@ -9,7 +9,9 @@ see: NFS, S3 via s3://...), split into documents with the same ids and checks as
 once (`engines.load_engine`) and runs `pipeline.annotate`. The facts are written as Parquet,
 one row per fact (the columns of `fazhi-ie extract --format csv` plus the evidence
 sentence); a document that fails is one row with `error` set and the fact columns null.
-Ray is imported only here, never by `import fazhi_ie`.
+Each actor holds one CPU; the readers need CPUs besides, so give Ray at least actors + 1
+CPUs or the job waits for resources forever. Ray is imported only here, never by
+`import fazhi_ie`.
 """
 from __future__ import annotations
 
@@ -113,6 +115,10 @@ def extract_to_parquet(paths: Sequence[str], out_dir: str | Path, *, engine: str
     from .batch import BatchError, list_sources
     from .engines import default_engine_name
 
+    available = ray.cluster_resources().get("CPU", 0) if ray.is_initialized() else None
+    if available is not None and available < actors + 1:
+        raise BatchError(f"{actors} actor(s) need at least {actors + 1} CPUs in the Ray cluster (one each, plus one "
+                         f"for reading), it has {available:g}")
     if actors < 1 or batch_size < 1:
         raise BatchError(f"actors and batch size must be at least 1, got {actors} and {batch_size}")
     sources = list_sources(paths)
