@@ -129,9 +129,15 @@ _COMPARATIVE_RE = re.compile(r"(还|再)?(?<![至最较很许更好大不])(多|
 _COMPARED_WITH_BEFORE_RE = re.compile(r"比(?![重例率]).*(?:年|同期|预算|计划|原定|原来|设想|规定)")
 
 
+CONTEXT_READ_LIMIT = 80  # detect_change and context_qualifier read at most this many characters of context
+
+
 def _squeeze(context: str) -> str:
-    """The context without spaces and zero-width characters (a comparison copy)."""
-    return re.sub(r"[\s\u200b\ufeff]+", "", context)
+    """The end of the context without spaces and zero-width characters (a comparison copy).
+
+    Bounded, so that the end-anchored patterns below stay fast on any context a caller passes.
+    """
+    return re.sub(r"[\s\u200b\ufeff]+", "", context[-2 * CONTEXT_READ_LIMIT:])[-CONTEXT_READ_LIMIT:]
 
 
 def detect_change(context: str) -> str | None:

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import math
+import time
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fazhi_ie.document import ValueNorm
-from fazhi_ie.normalize import detect_change, fold, normalize_value, parse_chinese_number
+from fazhi_ie.normalize import context_qualifier, detect_change, fold, normalize_value, parse_chinese_number
 
 # (span text as it appears in ../shared/corpus, text just before it, number, unit, qualifier, change)
 CORPUS_TABLE = [
@@ -227,6 +228,15 @@ def test_parse_chinese_number_old_forms(text, expected):
 def test_parse_chinese_number_rejects_a_unit_after_a_unit(text):
     with pytest.raises(ValueError):
         parse_chinese_number(text)
+
+
+@pytest.mark.parametrize("context", ["1" * 6000, "一二三" * 2000, "比" * 6000 + "多"])
+def test_a_long_context_is_read_fast(context):
+    # the end-anchored list and comparison patterns backtracked quadratically on long contexts (7 s here)
+    started = time.perf_counter()
+    assert detect_change(context) is None
+    assert context_qualifier(context) is None
+    assert time.perf_counter() - started < 1.0
 
 
 @pytest.mark.parametrize("text", ["3至5年", "5%—6%", "第一批", "一年零三个月", "多项", "", "abc", "几十个", "1亿3千多万"])
