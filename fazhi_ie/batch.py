@@ -259,12 +259,14 @@ def _source_items(source: Source, stdin: TextIO | None) -> Iterator[Task | Failu
                 continue
             doc_or_problem = record_document(record, f"{stem}-{lineno}")  # type: ignore[arg-type]
             if isinstance(doc_or_problem, str):
-                doc_id = record.get("id") if isinstance(record.get("id"), (str, int)) else None  # type: ignore[union-attr]
+                doc_id = record.get("id")  # type: ignore[union-attr]
+                doc_id = doc_id if isinstance(doc_id, (str, int)) and not isinstance(doc_id, bool) else None
                 yield Failure(where, None if doc_id is None else str(doc_id), doc_or_problem, size)
             else:
                 yield Task(doc_or_problem, where, size)
     except InputError as exc:
-        yield Failure(source.label, None, f"{exc}; the rest of this file was not read", 0)
+        where, _, reason = str(exc).partition(": ")
+        yield Failure(where, None, f"{reason}; the rest of this file was not read", 0)
 
 
 def items_from_bytes(data: bytes, label: str, kind: str, doc_id: str | None = None,
@@ -430,10 +432,11 @@ def run_batch(paths: Sequence[str], config: BatchConfig, *, output: str | None =
         else:
             print(message, file=err_stream)
 
+    # list the inputs first (cheap; refuses an input that is also the output), then open
+    # (and so check) the output files, before any document is read
+    sources = list_sources(paths, exclude=[output or "", errors or ""], stdin_format=config.stdin_format, warn=say)
     out_fh, err_fh = _open_outputs(output, errors, config)
     try:
-        sources = list_sources(paths, exclude=[output or "", errors or ""], stdin_format=config.stdin_format,
-                               warn=say)
         done = completed_ids(output) if config.resume and output else set()
         if out_fh is None:
             assert output is None

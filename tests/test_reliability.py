@@ -288,3 +288,19 @@ def test_readme_python_example_runs(tmp_path, monkeypatch, capsys):
     assert "report.txt" not in block  # the example once opened a file nobody has
     exec(compile(block, "README.md", "exec"), {})
     assert capsys.readouterr().out.strip()
+
+
+def test_output_that_is_an_input_is_refused_and_left_intact(tmp_path, capsys):
+    path = tmp_path / "r.txt"
+    path.write_text(REPORT, encoding="utf-8")
+    code, _, err = run(capsys, "extract", str(path), "-o", str(path))
+    assert code == 1 and "also the output" in err
+    assert path.read_text(encoding="utf-8") == REPORT
+
+
+def test_unreadable_jsonl_line_is_named_once(tmp_path, capsys):
+    path = tmp_path / "b.jsonl"
+    path.write_bytes(json.dumps({"id": "ok", "text": REPORT}).encode() + b"\n\xff\xfe\n")
+    code, out, err = run(capsys, "extract", str(path), "-q")
+    assert code == 1 and len(out.splitlines()) == 1
+    assert f"error: {path}:2: not UTF-8" in err and err.count(str(path)) == 1
