@@ -102,7 +102,7 @@ def test_documents_are_streamed_not_read_ahead(tmp_path):
     first = next(items)  # read before the broken line is reached
     assert first.doc.id == "a"
     second = next(items)
-    assert "not UTF-8" in second.reason and second.where == str(src)
+    assert "not UTF-8" in second.reason and second.where == f"{src}:2"
 
 
 def test_config_rejects_what_it_cannot_use():
