@@ -484,17 +484,13 @@ def tokens_per_1000(tok, texts: Sequence[str]) -> float:
 
 
 # ------------------------------------------------------------------------------ main
-def count_parameters(sd: dict[str, np.ndarray]) -> int:
-    return int(sum(v.size for v in sd.values()))
-
-
 def convert(out: Path, source: Path, prune_texts: Sequence[Path] | None, *, skip_sha: bool = False,
             check_sentences: int = 200, report_texts: Sequence[Path] | None = None,
             log=print) -> dict:
     """Convert `source` into `out`; returns the conversion record (also written to conversion.json)."""
     import torch
     t0 = time.time()
-    source = Path(source)
+    out, source = Path(out), Path(source)
     if not source.is_file():
         raise ConversionError(f"source file {source} does not exist")
     digest = sha256_file(source) if skip_sha else verify_sha256(source)
@@ -518,23 +514,22 @@ def convert(out: Path, source: Path, prune_texts: Sequence[Path] | None, *, skip
                       "Replace(' {2,}', ' '))",
         "pre_tokenizer": "Metaspace(▁, prepend always, split) as XLM-R",
     }
+    norm_texts = texts or read_texts(report_texts or [])
+    record["normalizer_check"] = check_normalizer(full_tok, f.norm_table, norm_texts)
+    log(f"normaliser vs table: {record['normalizer_check']}")
+    if record["normalizer_check"]["lines_differing"] or not record["normalizer_check"]["all_keys_ok"]:
+        raise ConversionError(f"normaliser differs from the table: {record['normalizer_check']}")
     if texts:
-        record["normalizer_check"] = check_normalizer(full_tok, f.norm_table, texts)
-        log(f"normaliser vs table: {record['normalizer_check']}")
-        if record["normalizer_check"]["lines_differing"] or not record["normalizer_check"]["all_keys_ok"]:
-            raise ConversionError(f"normaliser differs from the table: {record['normalizer_check']}")
         used_plain = used_piece_ids([full_tok], texts)
         used_split = used_piece_ids([full_split], texts)
         keep = sorted(set(range(len(SPECIAL_TOKENS))) | used_plain | used_split)
         record["pieces_used_plain"] = len(used_plain)
         record["pieces_used_cjk_split"] = len(used_split)
         old_ids = np.asarray(keep, dtype=np.int64)
-    else:
-        old_ids = np.arange(f.vocab_rows, dtype=np.int64)
-    if texts:
         pieces = [f.pieces[i] for i in old_ids]
         scores = [f.scores[i] for i in old_ids]
     else:
+        old_ids = np.arange(f.vocab_rows, dtype=np.int64)
         # The file has more embedding rows than pieces (250,037 for 250,002): the model keeps
         # them all, the tokenizer holds the real pieces only, so the extra rows are unreachable.
         pieces, scores = list(f.pieces), list(f.scores)
