@@ -130,7 +130,7 @@ class AuditReport:
                 "findings": [f.to_dict() for f in self.findings]}
 
     def format_table(self, *, max_occurrences: int = 6, show_explained: bool = False) -> str:
-        """A ranked text table: one row per finding, then its first occurrences."""
+        """A ranked text table: one row per finding, then its occurrences, the rarest variants first."""
         unexplained = self.counts(explained=False)
         explained = self.counts(explained=True)
         lines = [f"audit of {self.documents} document(s): "
@@ -145,7 +145,8 @@ class AuditReport:
             variants = "; ".join(f"{v} ×{n}" for v, n in f.variants.items())
             note = f"  [explained: {f.explained}]" if f.explained else ""
             lines.append(f"{rank:>4}  {f.kind:<9}{f.count:>6}  {f.key} | {variants}{note}")
-            for occ in f.occurrences[:max_occurrences]:
+            rarest_first = sorted(f.occurrences, key=lambda o: f.variants.get(o.annotation, 0))
+            for occ in rarest_first[:max_occurrences]:
                 lines.append(f"{'':>21}{occ.doc} S{occ.sentence} [{occ.start},{occ.end}) {occ.text} → {occ.annotation}")
             if f.count > max_occurrences:
                 lines.append(f"{'':>21}… {f.count - max_occurrences} more")

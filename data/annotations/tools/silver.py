@@ -130,7 +130,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
-def audit_report(silver: list[Document], *, limit: int = 15) -> dict[str, int]:
+def audit_report(silver: list[Document], *, limit: int = 15, write: bool = True) -> dict[str, int]:
     """The consistency step: audit gold + silver together; report the findings that touch silver."""
     from fazhi_ie.audit import audit, read_exceptions
 
@@ -146,6 +146,16 @@ def audit_report(silver: list[Document], *, limit: int = 15) -> dict[str, int]:
     for f in unexplained[:limit]:
         variants = "; ".join(f"{v} ×{n}" for v, n in list(f.variants.items())[:4])
         print(f"  {f.kind:<9}{f.count:>4}  {f.key} | {variants}")
+    if write and silver:
+        from fazhi_ie.audit import AuditReport
+
+        table = AuditReport(unexplained, report.documents).format_table(max_occurrences=4)
+        (SILVER / "audit.md").write_text(
+            "# Consistency findings touching the silver tier (`tools/silver.py audit`; report only)\n\n"
+            f"`fazhi-ie audit` on the gold and {len(silver)} silver documents, with `audit-exceptions.tsv`; "
+            "only the unexplained findings with at least one silver occurrence, ranked by occurrences.\n\n"
+            f"```\n{table}```\n", encoding="utf-8")
+        print(f"  full list: {(SILVER / 'audit.md').relative_to(ANNOTATIONS)}")
     return counts
 
 
