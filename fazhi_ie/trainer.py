@@ -47,8 +47,9 @@ class TrainConfig:
 
     train_files: list = _opt([], "annotated documents to train on (paths relative to the config file's directory "
                                  "or absolute)")
-    dev_files: list = _opt([], "annotated documents scored after every epoch; the best epoch is kept. Empty: keep "
-                               "the last epoch")
+    dev_files: list = _opt([], "annotated documents scored after every epoch (logged in train_log.jsonl)")
+    keep: str = _opt("best", "which epoch to save: 'best' by dev (entity F1 + relation F1) / 2, or 'last' (use "
+                             "'last' when the dev documents are a held-out test fold, so they never select)")
     input_format: str = _opt("jsonl", f"format of train/dev files: {', '.join(INPUT_FORMATS)}")
     exclude_docs: list = _opt([], "document ids to leave out of training (e.g. the held-out fold)")
     train_fraction: float = _opt(1.0, "use this fraction of the training documents (by characters, whole "
@@ -116,6 +117,8 @@ class TrainConfig:
                             f"{self.freeze_layers}")
         if self.save_dtype not in ("float16", "float32"):
             problems.append(f"save_dtype {self.save_dtype!r}; valid: float16, float32")
+        if self.keep not in ("best", "last"):
+            problems.append(f"keep {self.keep!r}; valid: best, last")
         for name in ("epochs", "batch_size"):
             if getattr(self, name) < 1:
                 problems.append(f"{name} must be >= 1")
@@ -364,7 +367,7 @@ def summarize(report) -> dict[str, float]:
 
 
 def train(config: TrainConfig, *, log=print) -> dict[str, Any]:
-    """Train, keep the best epoch by dev (entity F1 + relation F1) / 2, save it; return a summary."""
+    """Train; save the best epoch by dev (entity F1 + relation F1) / 2, or the last; return a summary."""
     started = time.perf_counter()
     random.seed(config.seed)
     np.random.seed(config.seed)
@@ -437,6 +440,7 @@ def train(config: TrainConfig, *, log=print) -> dict[str, Any]:
         bar = tqdm(range(0, len(order), config.batch_size), desc=f"epoch {epoch}/{config.epochs}",
                    disable=not config.progress, file=sys.stderr, leave=False)
         epoch_loss, epoch_start = 0.0, time.perf_counter()
+        tag_sum, rel_sum = 0.0, 0.0
         for b in bar:
             batch_idx = order[b:b + config.batch_size]
             batch = [rows[i] for i in batch_idx]
@@ -464,18 +468,23 @@ def train(config: TrainConfig, *, log=print) -> dict[str, Any]:
             scheduler.step()
             step += 1
             epoch_loss += float(loss.detach())
+            tag_sum += float(tag_loss.detach())
+            rel_sum += float(rel_total.detach()) / max(1, rel_count)
             bar.set_postfix(loss=f"{float(loss.detach()):.3f}")
             if config.max_steps and step >= config.max_steps:
                 break
         bar.close()
-        entry: dict[str, Any] = {"epoch": epoch, "steps": step, "loss": round(epoch_loss / max(1, len(bar)), 4),
+        done = max(1, len(bar))
+        entry: dict[str, Any] = {"epoch": epoch, "steps": step, "loss": round(epoch_loss / done, 4),
+                                 "tag_loss": round(tag_sum / done, 4), "relation_loss": round(rel_sum / done, 4),
                                  "seconds": round(time.perf_counter() - epoch_start, 1)}
         if dev_docs:
             report, _ = evaluate_model(model, tokenizer, dev_docs)
             entry["dev"] = summarize(report)
+        if dev_docs and config.keep == "best":
             score = (entry["dev"]["entity_f1"] + entry["dev"]["relation_f1"]) / 2
         else:
-            score = epoch  # no dev set: the last epoch is kept
+            score = epoch  # keep the last epoch
         history.append(entry)
         with log_path.open("a", encoding="utf-8") as fh:
             fh.write(json.dumps(entry, ensure_ascii=False) + "\n")
