@@ -19,7 +19,11 @@ UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 def dumps_record(record: dict) -> str:
     """One JSONL line (with its newline): UTF-8 text unescaped, except U+2028, U+2029 and
     U+0085, which are written as \\u escapes so that no line-splitting reader breaks the line."""
-    return json.dumps(record, ensure_ascii=False).translate(_LINE_SEPARATORS) + "\n"
+    line = json.dumps(record, ensure_ascii=False)
+    for char, escape in _LINE_SEPARATORS.items():
+        if chr(char) in line:
+            line = line.replace(chr(char), escape)
+    return line + "\n"
 
 
 def iter_lines(path: str | Path) -> Iterator[tuple[int, str, int]]:
