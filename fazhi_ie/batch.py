@@ -381,26 +381,29 @@ def csv_header() -> str:
 
 # --- resume ----------------------------------------------------------------------------------
 def completed_ids(path: str | Path) -> set[str]:
-    """Ids of the documents complete in a JSONL output; cuts off a partial or broken tail
-    (what an interrupted run may leave) so that appending goes on from a clean line end."""
+    """Ids of the documents complete in a JSONL output. A last line without its newline
+    (what an interrupted run may leave) is cut off so that appending goes on from a clean
+    line end; a complete line that is not a document record stops the resume (BatchError),
+    since cutting there could destroy someone else's data."""
     path = Path(path)
     done: set[str] = set()
     if not path.exists():
         return done
     good_end = 0
     with path.open("r+b") as fh:
-        offset = 0
-        for raw in fh:
+        for lineno, raw in enumerate(fh, start=1):
             if not raw.endswith(b"\n"):
                 break
             try:
                 record = json.loads(raw)
                 doc_id = record["id"]
+                if not isinstance(record.get("text"), str):
+                    raise TypeError
             except (ValueError, KeyError, TypeError):
-                break
+                raise BatchError(f"{path}:{lineno}: not a document record of an earlier run, so --resume will not "
+                                 "append to this file; give the output of the interrupted run") from None
             done.add(str(doc_id))
-            offset += len(raw)
-            good_end = offset
+            good_end += len(raw)
         fh.seek(0, os.SEEK_END)
         if fh.tell() != good_end:
             fh.truncate(good_end)
@@ -410,6 +413,9 @@ def completed_ids(path: str | Path) -> set[str]:
 # --- the batch -------------------------------------------------------------------------------
 @dataclass
 class BatchResult:
+    """What a batch did: documents written, facts, values left out, documents skipped as
+    already complete (resume), failures, characters extracted and seconds taken."""
+
     documents: int = 0
     facts: int = 0
     dropped_values: int = 0

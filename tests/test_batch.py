@@ -66,9 +66,9 @@ def test_resume_after_a_cut_mid_line_gives_the_uninterrupted_output(tmp_path):
 
 def test_completed_ids_cuts_a_partial_tail(tmp_path):
     path = tmp_path / "o.jsonl"
-    path.write_bytes(b'{"id": "a"}\n{"id": "b"}\n{"id": "c", "te')
+    path.write_bytes(b'{"id": "a", "text": ""}\n{"id": "b", "text": ""}\n{"id": "c", "te')
     assert completed_ids(path) == {"a", "b"}
-    assert path.read_bytes() == b'{"id": "a"}\n{"id": "b"}\n'
+    assert path.read_bytes() == b'{"id": "a", "text": ""}\n{"id": "b", "text": ""}\n'
 
 
 def test_kill_midway_then_resume(tmp_path):
@@ -121,3 +121,11 @@ def test_csv_and_table_stream_per_document(tmp_path):
     rows = out.getvalue().splitlines()
     assert rows[0].startswith("doc_id,metric,value") and len(rows) > 3
     assert {r.split(",")[0] for r in rows[1:]} == {"d0000", "d0001", "d0002"}
+
+
+def test_resume_refuses_a_file_that_is_not_an_earlier_output(tmp_path):
+    path = tmp_path / "notes.jsonl"
+    path.write_bytes(b'{"id": "a", "text": "x"}\nsomething else\n{"id": "b", "text": "y"}\n')
+    with pytest.raises(BatchError, match="notes.jsonl:2: not a document record"):
+        completed_ids(path)
+    assert path.read_bytes().endswith(b'"y"}\n')  # nothing cut
