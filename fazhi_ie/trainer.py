@@ -22,7 +22,7 @@ import torch
 
 from .document import Document
 from .model.config import ModelConfig, ModelDirectoryError, TOKENIZATION_MODES
-from .model.engine import (PAIR_INDEX, candidate_pairs, load_model_directory, predict_text,
+from .model.engine import (candidate_pairs, load_model_directory, predict_text, rule_hints,
                            save_model_directory)
 from .model.network import SpanRelationModel, init_weights
 from .model.tokenization import AlignmentError, load_tokenizer, tokenize, windows
@@ -74,6 +74,9 @@ class TrainConfig:
     relation_dim: int = _opt(256, "size of span and pair representations in the relation scorer")
     max_pair_tokens: int = _opt(160, "largest piece distance between a relation's head and tail candidates")
     relation_threshold: float = _opt(0.5, "probability above which AGENT, WHEN and IN_PROGRAM are output")
+    rule_features: bool = _opt(True, "feed the rule engine's tags and links to the network as input features (a "
+                                     "hybrid: the model learns where the rules are right); injected above the "
+                                     "frozen layers")
     seed: int = _opt(13, "seed for initialisation, shuffling, dropout and document sampling")
     threads: int = _opt(0, "torch CPU threads (0: torch's default)")
     save_dtype: str = _opt("float16", "dtype of the saved weights: float16 or float32")
@@ -170,7 +173,7 @@ def choose_fraction(docs: Sequence[Document], fraction: float, seed: int) -> lis
     return out
 
 
-def featurize(doc: Document, tokenizer, mc: ModelConfig) -> list[dict[str, Any]]:
+def featurize(doc: Document, tokenizer, mc: ModelConfig, rules=None) -> list[dict[str, Any]]:
     """Training windows of one gold document: piece ids, BIO tags, spans, candidate pairs with gold labels.
 
     Gold entity edges are forced piece boundaries, and every entity is then aligned to pieces;
@@ -197,6 +200,7 @@ def featurize(doc: Document, tokenizer, mc: ModelConfig) -> list[dict[str, Any]]
         return i if i < len(sentences) and sentences[i].start <= sp.start and sp.end <= sentences[i].end else -1
 
     gold_rel = {(r.head, r.tail, r.label) for r in doc.relations}
+    hints = rule_hints(rules, doc.text, pieces, mc.tags) if mc.rule_features else None
     out = []
     for s, e in windows(len(pieces), mc.window_tokens - 2, mc.window_stride):
         local = [(f - s + 1, l - s + 1, sp) for f, l, sp in ents if f >= s and l < e]
@@ -206,14 +210,21 @@ def featurize(doc: Document, tokenizer, mc: ModelConfig) -> list[dict[str, Any]]
         from .model.network import PAIR_TYPES
 
         gold = [int((local[h][2].id, local[t][2].id, PAIR_TYPES[k][0]) in gold_rel) for h, t, k in pairs]
-        out.append({
+        row = {
             "doc_id": doc.id,
             "ids": [mc.bos_token_id] + pieces.ids[s:e].tolist() + [mc.eos_token_id],
             "tags": [-100] + tags[s:e].tolist() + [-100],
             "spans": [[f, l] for f, l, _ in local],
             "pairs": [list(p) for p in pairs],
             "pair_gold": gold,
-        })
+            "rule_tags": [0] * (e - s + 2),
+            "pair_rule": [0] * len(pairs),
+        }
+        if hints is not None:
+            row["rule_tags"] = [0] + hints.tags[s:e].tolist() + [0]
+            row["pair_rule"] = [int(((local[h][2].start, local[h][2].end), (local[t][2].start, local[t][2].end))
+                                    in hints.links) for h, t, _ in pairs]
+        out.append(row)
     return out
 
 
@@ -221,9 +232,15 @@ def build_dataset(docs: Sequence[Document], tokenizer, mc: ModelConfig):
     """A `datasets.Dataset` of training windows (one row per window)."""
     import datasets
 
+    rules = None
+    if mc.rule_features:
+        from .rules import RuleEngine
+
+        rules = RuleEngine()
+
     def rows():
         for doc in docs:
-            yield from featurize(doc, tokenizer, mc)
+            yield from featurize(doc, tokenizer, mc, rules)
 
     data = list(rows())
     if not data:
@@ -265,7 +282,8 @@ def build_model(config: TrainConfig) -> tuple[SpanRelationModel, Any]:
     mc = ModelConfig.from_bert_config(
         bert_cfg, num_hidden_layers=config.num_layers, tokenization=config.tokenization,
         window_tokens=config.window_tokens, window_stride=config.window_stride, relation_dim=config.relation_dim,
-        max_pair_tokens=config.max_pair_tokens, relation_threshold=config.relation_threshold)
+        max_pair_tokens=config.max_pair_tokens, relation_threshold=config.relation_threshold,
+        rule_features=config.rule_features, rule_feature_layer=config.freeze_layers)
     torch.manual_seed(config.seed)
     model = SpanRelationModel(mc)
     init_weights(model)
@@ -292,17 +310,19 @@ def build_model(config: TrainConfig) -> tuple[SpanRelationModel, Any]:
     return model, tokenizer
 
 
-def _collate(rows: list[dict], pad_id: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def _collate(rows: list[dict], pad_id: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     width = max(len(r["ids"]) for r in rows)
     ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
     tags = torch.full((len(rows), width), -100, dtype=torch.long)
     att = torch.zeros((len(rows), width), dtype=torch.long)
+    rule_tags = torch.zeros((len(rows), width), dtype=torch.long)
     for i, r in enumerate(rows):
         n = len(r["ids"])
         ids[i, :n] = torch.tensor(r["ids"])
         tags[i, :n] = torch.tensor(r["tags"])
+        rule_tags[i, :n] = torch.tensor(r["rule_tags"])
         att[i, :n] = 1
-    return ids, tags, att
+    return ids, tags, att, rule_tags
 
 
 def relation_loss(model: SpanRelationModel, states: torch.Tensor, row: Mapping[str, Any]) -> tuple[torch.Tensor, int]:
@@ -315,7 +335,7 @@ def relation_loss(model: SpanRelationModel, states: torch.Tensor, row: Mapping[s
     spans = torch.tensor(row["spans"], dtype=torch.long)
     pair_t = torch.tensor([(h, t) for h, t, _ in pairs], dtype=torch.long)
     types = torch.tensor([k for _, _, k in pairs], dtype=torch.long)
-    logits = model.pair_logits(states, spans, pair_t, types)
+    logits = model.pair_logits(states, spans, pair_t, types, torch.tensor(row["pair_rule"], dtype=torch.long))
     gold = torch.tensor(row["pair_gold"], dtype=torch.float)
     is_value = torch.tensor([PAIR_TYPES[k][0] == "HAS_VALUE" for _, _, k in pairs])
     losses = []
@@ -339,11 +359,17 @@ def evaluate_model(model: SpanRelationModel, tokenizer, gold: Sequence[Document]
     from .evaluation import evaluate
     from .pipeline import annotate
 
+    rules = None
+    if model.config.rule_features:
+        from .rules import RuleEngine
+
+        rules = RuleEngine()
+
     class _Engine:
         name = "model"
 
         def predict(self, text: str):
-            return predict_text(model, tokenizer, text)
+            return predict_text(model, tokenizer, text, rules=rules)
 
     was_training = model.training
     model.eval()
@@ -393,7 +419,9 @@ def train(config: TrainConfig, *, log=print) -> dict[str, Any]:
     log(f"training on {len(train_docs)} documents ({mc.training['train_chars']:,} chars), {len(rows)} windows; "
         f"dev {len(dev_docs)} documents")
 
-    k = config.freeze_layers if not config.init_model else min(config.freeze_layers, mc.num_hidden_layers)
+    k = min(config.freeze_layers, mc.num_hidden_layers)
+    if mc.rule_features:
+        k = min(k, mc.rule_feature_layer)  # rule features enter above the frozen (cached) part
     frozen = [model.bert.embeddings] + list(model.bert.encoder.layer[:k])
     for module in frozen:
         for p in module.parameters():
@@ -405,7 +433,7 @@ def train(config: TrainConfig, *, log=print) -> dict[str, Any]:
         with torch.inference_mode():
             for b in range(0, len(rows), 32):
                 batch = rows[b:b + 32]
-                ids, _, att = _collate(batch, mc.pad_token_id)
+                ids, _, att, _ = _collate(batch, mc.pad_token_id)
                 hidden = model.bert(ids, att, stop_layer=k)
                 cache.extend(hidden[i, :len(r["ids"])].clone() for i, r in enumerate(batch))
         model.train()
@@ -444,14 +472,14 @@ def train(config: TrainConfig, *, log=print) -> dict[str, Any]:
         for b in bar:
             batch_idx = order[b:b + config.batch_size]
             batch = [rows[i] for i in batch_idx]
-            ids, tags, att = _collate(batch, mc.pad_token_id)
+            ids, tags, att, rule_tags = _collate(batch, mc.pad_token_id)
             if cache is not None:
                 hidden0 = torch.zeros(len(batch), ids.shape[1], mc.hidden_size)
                 for j, i in enumerate(batch_idx):
                     hidden0[j, :len(cache[i])] = cache[i]
-                states = model.bert(ids, att, start_layer=k, hidden=hidden0)
+                states = model.encode(ids, att, rule_tags, start_layer=k, hidden=hidden0)
             else:
-                states = model.bert(ids, att)
+                states = model.encode(ids, att, rule_tags)
             logits = model.tag_logits(states)
             tag_loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), tags.reshape(-1),
                                                          ignore_index=-100)

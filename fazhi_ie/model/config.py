@@ -52,6 +52,8 @@ class ModelConfig:
     max_pair_tokens: int = 160
     distance_buckets: int = 12
     relation_threshold: float = 0.5
+    rule_features: bool = False
+    rule_feature_layer: int = 0
     format: str = MODEL_FORMAT
     training: dict[str, Any] = field(default_factory=dict)
 
@@ -60,6 +62,8 @@ class ModelConfig:
             raise ValueError(f"tokenization {self.tokenization!r}; valid: {', '.join(TOKENIZATION_MODES)}")
         if not 8 <= self.window_tokens <= self.max_position_embeddings:
             raise ValueError(f"window_tokens must be in 8..{self.max_position_embeddings}, got {self.window_tokens}")
+        if not 0 <= self.rule_feature_layer <= self.num_hidden_layers:
+            raise ValueError(f"rule_feature_layer must be in 0..num_hidden_layers, got {self.rule_feature_layer}")
         if not 1 <= self.window_stride <= self.window_tokens - 2:
             raise ValueError(f"window_stride must be in 1..window_tokens-2, got {self.window_stride}")
 

@@ -36,23 +36,27 @@ class EncodedText:
     tag_log_probs: torch.Tensor
 
 
-def window_batches(pieces: TokenizedText, config: ModelConfig, batch_size: int):
-    """Yield (spans, ids, attention) batches of windows with <s> … </s> added."""
+def window_batches(pieces: TokenizedText, config: ModelConfig, batch_size: int, rule_tags: np.ndarray | None = None):
+    """Yield (spans, ids, attention, rule tags or None) batches of windows with <s> … </s> added."""
     spans = windows(len(pieces), config.window_tokens - 2, config.window_stride)
     for b in range(0, len(spans), batch_size):
         chunk = spans[b:b + batch_size]
         width = max(e - s for s, e in chunk) + 2
         ids = torch.full((len(chunk), width), config.pad_token_id, dtype=torch.long)
         att = torch.zeros((len(chunk), width), dtype=torch.long)
+        tags = torch.zeros((len(chunk), width), dtype=torch.long) if rule_tags is not None else None
         for row, (s, e) in enumerate(chunk):
             ids[row, 0] = config.bos_token_id
             ids[row, 1:e - s + 1] = torch.from_numpy(pieces.ids[s:e])
             ids[row, e - s + 1] = config.eos_token_id
             att[row, :e - s + 2] = 1
-        yield chunk, ids, att
+            if tags is not None:
+                tags[row, 1:e - s + 1] = torch.from_numpy(rule_tags[s:e])
+        yield chunk, ids, att, tags
 
 
-def encode_text(model: SpanRelationModel, pieces: TokenizedText, batch_size: int = 16) -> EncodedText:
+def encode_text(model: SpanRelationModel, pieces: TokenizedText, batch_size: int = 16,
+                rule_tags: np.ndarray | None = None) -> EncodedText:
     """Run the encoder and tagger over all windows and merge them (model must be in eval mode)."""
     c = model.config
     n = len(pieces)
@@ -61,8 +65,8 @@ def encode_text(model: SpanRelationModel, pieces: TokenizedText, batch_size: int
     spans = windows(n, c.window_tokens - 2, c.window_stride)
     owner = owner_window(spans, n)
     w = 0
-    for chunk, ids, att in window_batches(pieces, c, batch_size):
-        hidden = model.bert(ids, att)
+    for chunk, ids, att, tags in window_batches(pieces, c, batch_size, rule_tags):
+        hidden = model.encode(ids, att, tags)
         lp = torch.log_softmax(model.tag_logits(hidden), dim=-1)
         for row, (s, e) in enumerate(chunk):
             mine = np.nonzero(owner[s:e] == w)[0]
@@ -71,6 +75,35 @@ def encode_text(model: SpanRelationModel, pieces: TokenizedText, batch_size: int
             log_probs[s + idx] = lp[row, 1 + idx]
             w += 1
     return EncodedText(pieces, states, log_probs)
+
+
+def rule_piece_tags(pieces: TokenizedText, spans: list[tuple[int, int, str]], tags: tuple[str, ...]) -> np.ndarray:
+    """The BIO tag index of every piece under character spans (e.g. the rule engine's entities)."""
+    index = {t: i for i, t in enumerate(tags)}
+    out = np.zeros(len(pieces), dtype=np.int64)
+    for start, end, label in spans:
+        first = int(np.searchsorted(pieces.ends, start, side="right"))
+        last = int(np.searchsorted(pieces.starts, end, side="left")) - 1
+        if first <= last:
+            out[first] = index[f"B-{label}"]
+            out[first + 1:last + 1] = index[f"I-{label}"]
+    return out
+
+
+@dataclass
+class RuleHints:
+    """What the rule engine says about a text, as model features: piece tags and linked span pairs."""
+
+    tags: np.ndarray
+    links: set
+
+
+def rule_hints(rules, text: str, pieces: TokenizedText, tags: tuple[str, ...]) -> RuleHints:
+    prediction = rules.predict(text)
+    by_id = {e.id: e for e in prediction.entities}
+    links = {((by_id[r.head].start, by_id[r.head].end), (by_id[r.tail].start, by_id[r.tail].end))
+             for r in prediction.relations}
+    return RuleHints(rule_piece_tags(pieces, [(e.start, e.end, e.label) for e in prediction.entities], tags), links)
 
 
 def viterbi_np(log_probs: np.ndarray, trans: np.ndarray, start: np.ndarray) -> np.ndarray:
@@ -129,15 +162,16 @@ def candidate_pairs(labels: list[str], sentence_of: list[int], firsts: list[int]
     return out
 
 
-def link(model: SpanRelationModel, states: torch.Tensor, spans: list[tuple[int, int, str]], pairs: list) \
-        -> tuple[torch.Tensor, list]:
+def link(model: SpanRelationModel, states: torch.Tensor, spans: list[tuple[int, int, str]], pairs: list,
+         rule_links: list[int] | None = None) -> tuple[torch.Tensor, list]:
     """Pair logits for `pairs` over `spans` (piece ranges) given states [T, H]."""
     if not pairs:
         return torch.zeros(0), pairs
     span_t = torch.tensor([(f, l) for f, l, _ in spans], dtype=torch.long)
     pair_t = torch.tensor([(h, t) for h, t, _ in pairs], dtype=torch.long)
     types = torch.tensor([k for _, _, k in pairs], dtype=torch.long)
-    return model.pair_logits(states, span_t, pair_t, types), pairs
+    flags = torch.tensor(rule_links, dtype=torch.long) if rule_links is not None else None
+    return model.pair_logits(states, span_t, pair_t, types, flags), pairs
 
 
 def select_relations(logits: torch.Tensor, pairs: list, labels: list[str], threshold: float):
@@ -173,18 +207,43 @@ class ModelEngine:
         self.model, self.tokenizer = load_model_directory(self.directory)
         self.config = self.model.config
         self.batch_size = batch_size
+        self.rules = None
+        if self.config.rule_features:
+            from ..rules import RuleEngine
+
+            self.rules = RuleEngine()
         self.load_seconds = time.perf_counter() - start
 
     def predict(self, text: str) -> Prediction:
         with torch.inference_mode():
-            return predict_text(self.model, self.tokenizer, text, batch_size=self.batch_size)
+            return predict_text(self.model, self.tokenizer, text, batch_size=self.batch_size, rules=self.rules)
 
 
-def predict_text(model: SpanRelationModel, tokenizer, text: str, *, batch_size: int = 16) -> Prediction:
-    """Spans, then relations, for one text (model in eval mode, no grad)."""
+def quantize_dynamic_int8(engine: "ModelEngine") -> None:
+    """Swap the engine's linear layers for dynamically quantised int8 ones (CPU speed; accuracy cost measured
+    in benchmarks/ and MODEL_CARD.md)."""
+    from torch.ao.quantization import quantize_dynamic
+
+    config = engine.model.config
+    engine.model = quantize_dynamic(engine.model, {torch.nn.Linear}, dtype=torch.qint8)
+    engine.model.config = config
+
+
+def predict_text(model: SpanRelationModel, tokenizer, text: str, *, batch_size: int = 16, rules=None) -> Prediction:
+    """Spans, then relations, for one text (model in eval mode, no grad).
+
+    A model trained with rule features needs `rules` (a RuleEngine): its output is an input here.
+    """
     c = model.config
     pieces = tokenize(tokenizer, text, c.tokenization)
-    encoded = encode_text(model, pieces, batch_size)
+    hints = None
+    if c.rule_features:
+        if rules is None:
+            from ..rules import RuleEngine
+
+            rules = RuleEngine()
+        hints = rule_hints(rules, text, pieces, c.tags)
+    encoded = encode_text(model, pieces, batch_size, hints.tags if hints else None)
     found = decode_spans(encoded, c.tags)
     sentences = split_sentences(text)
     sent_starts = np.array([s.start for s in sentences], dtype=np.int64)
@@ -201,7 +260,11 @@ def predict_text(model: SpanRelationModel, tokenizer, text: str, *, batch_size: 
         sentence_of.append(i if i < len(sentences) and sent_starts[i] <= sp.start and sp.end <= sent_ends[i] else -1)
     spans = [(f, l, label) for f, l, label, _ in found]
     pairs = candidate_pairs(labels, sentence_of, [f for f, _, _ in spans], c.max_pair_tokens)
-    logits, pairs = link(model, encoded.states, spans, pairs)
+    flags = None
+    if hints is not None:
+        flags = [int(((entities[h].start, entities[h].end), (entities[t].start, entities[t].end)) in hints.links)
+                 for h, t, _ in pairs]
+    logits, pairs = link(model, encoded.states, spans, pairs, flags)
     chosen, orphans = select_relations(logits, pairs, labels, c.relation_threshold)
     chosen.sort(key=lambda r: (entities[r[1]].start, entities[r[0]].start, r[2]))
     relations = [Relation(f"R{i + 1}", rel, entities[h].id, entities[t].id, round(score, 4))

@@ -83,12 +83,23 @@ class Encoder(nn.Module):
         self.encoder.layer = nn.ModuleList(_Layer(c) for _ in range(c.num_hidden_layers))
 
     def forward(self, ids: torch.Tensor, attention: torch.Tensor, *, start_layer: int = 0,
-                hidden: torch.Tensor | None = None, stop_layer: int | None = None) -> torch.Tensor:
-        """Hidden states after `stop_layer` layers (all by default); start from `hidden` after `start_layer`."""
+                hidden: torch.Tensor | None = None, stop_layer: int | None = None,
+                inject: torch.Tensor | None = None, inject_layer: int = 0) -> torch.Tensor:
+        """Hidden states after `stop_layer` layers (all by default); start from `hidden` after `start_layer`.
+
+        `inject` (same shape as the states) is added to the input of layer `inject_layer` (or to the
+        output when it equals the number of layers): how rule-engine features enter the network.
+        """
         mask = attention[:, None, None, :].bool()
         x = self.embeddings(ids) if hidden is None else hidden
-        for layer in self.encoder.layer[start_layer:stop_layer]:
-            x = layer(x, mask)
+        layers = self.encoder.layer
+        stop = len(layers) if stop_layer is None else stop_layer
+        for i in range(start_layer, stop):
+            if inject is not None and i == inject_layer:
+                x = x + inject
+            x = layers[i](x, mask)
+        if inject is not None and inject_layer == stop == len(layers) and start_layer <= inject_layer:
+            x = x + inject
         return x
 
 
@@ -116,12 +127,23 @@ class SpanRelationModel(nn.Module):
         self.pair_type = nn.Embedding(len(PAIR_TYPES), d)
         self.distance = nn.Embedding(2 * c.distance_buckets, d)
         self.pair_mlp = nn.Sequential(nn.Linear(3 * d, d), nn.GELU(), nn.Dropout(0.1), nn.Linear(d, 1))
+        if c.rule_features:
+            # the rule engine's BIO tag of each piece and whether it linked a pair: learned corrections of the rules
+            self.rule_tags = nn.Embedding(len(c.tags), c.hidden_size)
+            self.rule_pairs = nn.Embedding(2, d)
+
+    def encode(self, ids: torch.Tensor, attention: torch.Tensor, rule_tags: torch.Tensor | None = None, *,
+               start_layer: int = 0, hidden: torch.Tensor | None = None) -> torch.Tensor:
+        """Encoder states with the rule features injected where the config says (when enabled)."""
+        inject = self.rule_tags(rule_tags) if self.config.rule_features and rule_tags is not None else None
+        return self.bert(ids, attention, start_layer=start_layer, hidden=hidden, inject=inject,
+                         inject_layer=self.config.rule_feature_layer)
 
     def tag_logits(self, states: torch.Tensor) -> torch.Tensor:
         return self.tagger(self.dropout(states))
 
     def pair_logits(self, states: torch.Tensor, spans: torch.Tensor, pairs: torch.Tensor,
-                    pair_types: torch.Tensor) -> torch.Tensor:
+                    pair_types: torch.Tensor, rule_links: torch.Tensor | None = None) -> torch.Tensor:
         """states [T, H] of one sequence; spans [S, 2] piece (first, last); pairs [P, 2] span indices."""
         if len(pairs) == 0:
             return states.new_zeros(0)
@@ -129,6 +151,8 @@ class SpanRelationModel(nn.Module):
         head, tail = span_vec[pairs[:, 0]], span_vec[pairs[:, 1]]
         dist = spans[pairs[:, 1], 0] - spans[pairs[:, 0], 0]
         ctx = self.pair_type(pair_types) + self.distance(distance_bucket(dist, self.config.distance_buckets))
+        if self.config.rule_features and rule_links is not None:
+            ctx = ctx + self.rule_pairs(rule_links)
         return self.pair_mlp(torch.cat([head * ctx, tail * ctx, head * tail], dim=-1)).squeeze(-1)
 
 
@@ -164,7 +188,7 @@ def viterbi(log_probs: torch.Tensor, allowed: torch.Tensor, tags: tuple[str, ...
 
 
 def init_weights(module: nn.Module) -> None:
-    """BERT-style initialisation for freshly created layers."""
+    """BERT-style initialisation for freshly created layers (rule-feature embeddings start at zero)."""
     for m in module.modules():
         if isinstance(m, nn.Linear):
             nn.init.normal_(m.weight, std=0.02)
@@ -174,6 +198,9 @@ def init_weights(module: nn.Module) -> None:
         elif isinstance(m, nn.LayerNorm):
             nn.init.ones_(m.weight)
             nn.init.zeros_(m.bias)
+    for name in ("rule_tags", "rule_pairs"):
+        if isinstance(getattr(module, name, None), nn.Embedding):
+            nn.init.zeros_(getattr(module, name).weight)
 
 
 __all__ = ["Encoder", "SpanRelationModel", "PAIR_TYPES", "allowed_transitions", "viterbi", "init_weights",
