@@ -524,6 +524,7 @@ def _run_parallel(items, config: BatchConfig, done: set[str], result: BatchResul
     most `max_in_flight` documents between the two (constant memory)."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
     limit = config.max_in_flight or 4 * config.workers
     pending: deque = deque()
@@ -544,6 +545,12 @@ def _run_parallel(items, config: BatchConfig, done: set[str], result: BatchResul
                     _finish_first(pending, finish)
             while pending:
                 _finish_first(pending, finish)
+        except BrokenProcessPool as exc:
+            for _item, future in pending:
+                if future is not None:
+                    future.cancel()
+            raise BatchError(f"a worker process died ({exc}); the documents written so far are complete: "
+                             "run again with --resume") from None
         except BaseException:
             for _item, future in pending:
                 if future is not None:
