@@ -227,3 +227,21 @@ def test_train_config_rejects_unknown_keys_and_bad_values(tmp_path):
         TrainConfig.from_dict({"train_files": ["x"], "tokenization": "bpe"})
     with pytest.raises(ConfigError, match="train_files"):
         TrainConfig.from_dict({})
+
+
+def test_plain_model_without_rule_features(encoder_dir, tmp_path, docs):
+    out = tmp_path / "plain"
+    train(_config(encoder_dir, out, epochs=2, rule_features=False), log=lambda m: None)
+    config = json.loads((out / "config.json").read_text())
+    assert config["rule_features"] is False
+    engine = ModelEngine(out)
+    assert engine.rules is None
+    prediction = engine.predict(docs[0].text)
+    assert all(0.0 <= e.score <= 1.0 for e in prediction.entities)
+
+
+def test_rule_features_are_inputs_of_the_hybrid_model(trained, docs):
+    engine = ModelEngine(trained[0])
+    assert engine.config.rule_features and engine.rules is not None
+    weights = engine.model.rule_tags.weight
+    assert float(weights.abs().sum()) > 0, "the rule-tag embedding was trained (it starts at zero)"
