@@ -454,8 +454,11 @@ def run_batch(paths: Sequence[str], config: BatchConfig, *, output: str | None =
         from tqdm import tqdm
 
         total = sum(s.size() for s in sources) or None
+        # output on the terminal: the bar waits half a second, and is cleared before each
+        # document is written, so that the two never mix
+        to_screen = progress and out_fh is None and getattr(out, "isatty", lambda: False)()
         bar = tqdm(total=total, unit="B", unit_scale=True, desc="extracting", file=err_stream,
-                   disable=not progress, dynamic_ncols=True, mininterval=0.5)
+                   disable=not progress, dynamic_ncols=True, mininterval=0.5, delay=0.5 if to_screen else 0)
         result = BatchResult()
         started = time.perf_counter()
         last_postfix = 0.0
@@ -471,7 +474,11 @@ def run_batch(paths: Sequence[str], config: BatchConfig, *, output: str | None =
                     err_fh.write(dumps_record({"where": failure.where, "id": failure.doc_id, "error": failure.reason}))
                     err_fh.flush()
             else:
-                out.write(rendered or "")
+                if to_screen:
+                    with tqdm.external_write_mode(file=out):
+                        out.write(rendered or "")
+                else:
+                    out.write(rendered or "")
                 out.flush()  # each document whole: one write, then flushed
                 result.documents += 1
                 result.facts += facts
