@@ -32,7 +32,12 @@ def from_doccano(record: dict[str, Any], *, source: str = "<doccano>") -> Docume
         raise InputError(f"{source}: record without a text field")
     doc_id = str(record.get("doc_id") or record.get("id") or "doc")
     entities = []
-    for index, ent in enumerate(record.get("entities", record.get("label", [])) or []):
+    raw_entities = record.get("entities", record.get("label", [])) or []
+    if not isinstance(raw_entities, list):
+        raise InputError(f"{source}: 'entities' must be a list")
+    if not isinstance(record.get("relations", []) or [], list):
+        raise InputError(f"{source}: 'relations' must be a list")
+    for index, ent in enumerate(raw_entities):
         where = f"{source}: entity #{index + 1}"
         if isinstance(ent, list):  # the older [start, end, label] form
             if len(ent) != 3:
@@ -67,6 +72,8 @@ def read_doccano(path: str | Path) -> list[Document]:
     for lineno, record in read_records(path):
         try:
             docs.append(from_doccano(record, source=f"{path}:{lineno}"))
+        except InputError:
+            raise
         except (KeyError, TypeError, ValueError) as exc:
             raise InputError(f"{path}:{lineno}: {exc}") from None
     return docs

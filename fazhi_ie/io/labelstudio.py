@@ -55,7 +55,12 @@ def from_labelstudio(tasks: list[dict[str, Any]], *, utf16: bool = True, source:
         if not isinstance(text, str):
             raise InputError(f"{source}: task {index} has no data.text")
         doc_id = str(data.get("doc_id") or task.get("id") or f"task-{index}")
-        results = (task.get("annotations") or task.get("predictions") or [{}])[0].get("result", [])
+        annotations = task.get("annotations") or task.get("predictions") or [{}]
+        if not isinstance(annotations, list) or not isinstance(annotations[0], dict):
+            raise InputError(f"{source}: task {doc_id}: 'annotations' must be a list of objects with a 'result'")
+        results = annotations[0].get("result", [])
+        if not isinstance(results, list):
+            raise InputError(f"{source}: task {doc_id}: an annotation's 'result' must be a list")
         back = None
         fwd: list[int] = []
         if utf16:
