@@ -75,7 +75,7 @@ def test_kill_midway_then_resume(tmp_path):
     """A real run killed with SIGKILL part way, resumed: exactly the uninterrupted output."""
     src = corpus(tmp_path / "in.jsonl", 200, chars=2000)
     full = tmp_path / "full.jsonl"
-    cmd = [sys.executable, "-m", "fazhi_ie.cli", "extract", str(src), "-q"]
+    cmd = [sys.executable, "-m", "fazhi_ie.cli", "extract", str(src), "-q", "--engine", "rules"]
     subprocess.run(cmd + ["-o", str(full)], check=True, timeout=300)
     out = tmp_path / "out.jsonl"
     proc = subprocess.Popen(cmd + ["-o", str(out)])
