@@ -35,7 +35,7 @@ def test_ray_actors_write_the_facts_of_a_local_run_as_parquet(tmp_path):
     # two actors hold a CPU each; the read and split tasks need one more (logical CPUs)
     ray.init(num_cpus=3, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)
     try:
-        summary = extract_to_parquet([str(src)], tmp_path / "facts", actors=2, batch_size=2)
+        summary = extract_to_parquet([str(src)], tmp_path / "facts", engine="rules", actors=2, batch_size=2)
     finally:
         ray.shutdown()
     table = pq.read_table(str(tmp_path / "facts")).to_pylist()
