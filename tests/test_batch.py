@@ -129,3 +129,20 @@ def test_resume_refuses_a_file_that_is_not_an_earlier_output(tmp_path):
     with pytest.raises(BatchError, match="notes.jsonl:2: not a document record"):
         completed_ids(path)
     assert path.read_bytes().endswith(b'"y"}\n')  # nothing cut
+
+
+def test_memory_does_not_grow_with_the_number_of_documents(tmp_path):
+    import tracemalloc
+
+    warm = corpus(tmp_path / "warm.jsonl", 3, chars=300)  # imports and caches before measuring
+    run_batch([str(warm)], BatchConfig(), output=str(tmp_path / "warm.out"), progress=False)
+    peaks = {}
+    for n in (30, 300):
+        src = corpus(tmp_path / f"in{n}.jsonl", n, chars=300)
+        tracemalloc.start()
+        result = run_batch([str(src)], BatchConfig(), output=str(tmp_path / f"out{n}.jsonl"), progress=False)
+        peaks[n] = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert result.documents == n
+    # ten times the documents: the same peak, give or take the ids kept for duplicate checks
+    assert peaks[300] < peaks[30] * 1.3 + 200_000, peaks
