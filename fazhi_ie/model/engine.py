@@ -150,15 +150,24 @@ def decode_spans(encoded: EncodedText, tags: tuple[str, ...]) -> list[tuple[int,
 
 
 def candidate_pairs(labels: list[str], sentence_of: list[int], firsts: list[int], max_pair_tokens: int):
-    """(head index, tail index, pair type) of every schema-allowed pair in one sentence within reach."""
+    """(head index, tail index, pair type) of every schema-allowed pair in one sentence within reach.
+
+    Entities are given in text order; only neighbours within `max_pair_tokens` pieces are looked at,
+    so the cost stays linear in the text length however long a sentence is.
+    """
     out = []
-    for h, lh in enumerate(labels):
-        for t, lt in enumerate(labels):
-            if h == t or sentence_of[h] != sentence_of[t] or sentence_of[h] < 0:
-                continue
-            key = PAIR_INDEX.get((lh, lt))
-            if key is not None and abs(firsts[h] - firsts[t]) <= max_pair_tokens:
-                out.append((h, t, key[0]))
+    n = len(labels)
+    for h in range(n):
+        if sentence_of[h] < 0:
+            continue
+        for step in (-1, 1):
+            t = h + step
+            while 0 <= t < n and abs(firsts[t] - firsts[h]) <= max_pair_tokens and sentence_of[t] == sentence_of[h]:
+                key = PAIR_INDEX.get((labels[h], labels[t]))
+                if key is not None:
+                    out.append((h, t, key[0]))
+                t += step
+    out.sort()
     return out
 
 
