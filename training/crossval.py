@@ -156,7 +156,12 @@ def main() -> int:
                     help="extra settings: this fraction of ALL training documents (gold and silver) per fold")
     ap.add_argument("--epochs", type=int, help="override the config's epochs")
     ap.add_argument("--no-rules", action="store_true", help="leave the rule-engine row out")
+    ap.add_argument("--pool", nargs="*", metavar="NAME=DIR[,DIR...]",
+                    help="no training: pool the saved predictions.jsonl of setting folders (e.g. folds run as separate "
+                         "processes) into one row each, scored together with the rules")
     args = ap.parse_args()
+    if args.pool is not None:
+        return pool(args)
     config_path = Path(args.config).resolve()
     base = json.loads(config_path.read_text(encoding="utf-8"))
     if args.epochs:
@@ -188,6 +193,47 @@ def main() -> int:
         results_path.write_text(json.dumps({"meta": meta, "rows": rows}, ensure_ascii=False, indent=1), encoding="utf-8")
         print(json.dumps({k: row[k] for k in ("setting", "entity_f1", "relation_f1", "has_value_f1", "fact_f1")}), flush=True)
     write_markdown(rows, meta, out / "results.md")
+    return 0
+
+
+def pool(args: argparse.Namespace) -> int:
+    """Score already-run folds together: one row per NAME=DIR[,DIR...], plus the rules on the same documents."""
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    gold = [d for f in GOLD_FILES for d in read_jsonl(f)]
+    rows, preds_by_name = [], {}
+    for spec in args.pool:
+        name, _, dirs = spec.partition("=")
+        preds, logs = [], {}
+        for folder in dirs.split(","):
+            preds += read_jsonl(Path(folder) / "predictions.jsonl")
+            for fold in sorted(p.parent.name for p in Path(folder).glob("*/model/train_log.jsonl")):
+                lines = (Path(folder) / fold / "model" / "train_log.jsonl").read_text(encoding="utf-8").splitlines()
+                logs[fold] = {"history": [json.loads(x) for x in lines]}
+        preds_by_name[name] = (preds, logs)
+    held = sorted({d.id for preds, _ in preds_by_name.values() for d in preds})
+    gold_held = [d for d in gold if d.id in held]
+    meta = {"folds": held, "command": " ".join(sys.argv), "pooled": args.pool}
+    if not args.no_rules:
+        rules = [annotate(Document(d.id, d.text, d.meta), engine="rules") for d in gold_held]
+        rows.append({**table_row("rules", evaluate(gold_held, rules, bootstrap=1000)), "calibration": None})
+    for name, (preds, logs) in preds_by_name.items():
+        if sorted(d.id for d in preds) != held:
+            raise SystemExit(f"{name}: predictions cover {sorted(d.id for d in preds)}, expected {held}")
+        report = evaluate(gold_held, preds, bootstrap=1000)
+        cal = calibration(gold_held, preds)
+        setting_dir = out / name
+        setting_dir.mkdir(parents=True, exist_ok=True)
+        write_jsonl(preds, setting_dir / "predictions.jsonl")
+        (setting_dir / "evaluation.json").write_text(json.dumps(report.to_dict(), ensure_ascii=False, indent=1),
+                                                     encoding="utf-8")
+        (setting_dir / "calibration.json").write_text(json.dumps(cal, indent=1), encoding="utf-8")
+        reliability_plot(cal, setting_dir / "reliability.png", f"{name}: leave-one-report-out")
+        rows.append({**table_row(name, report), "calibration": {k: v["ece"] for k, v in cal.items()}, "folds": logs})
+    (out / "results.json").write_text(json.dumps({"meta": meta, "rows": rows}, ensure_ascii=False, indent=1),
+                                      encoding="utf-8")
+    write_markdown(rows, meta, out / "results.md")
+    print((out / "results.md").read_text(encoding="utf-8"))
     return 0
 
 
