@@ -301,7 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
     ext.add_argument("-o", "--output", help="write here instead of stdout")
     ext.add_argument("--format", choices=FORMATS, default="jsonl", help="jsonl (interchange), csv (facts) or table")
     ext.add_argument("--engine", choices=ENGINE_NAMES,
-                     help="extraction engine (default: model when a trained model is installed, else rules)")
+                     help="extraction engine (default: rules, or $FAZHI_IE_ENGINE; the shipped model is opt-in, see MODEL_CARD.md)")
     ext.add_argument("--model", help="model directory for --engine model")
     ext.add_argument("--sample", action="store_true", help="also extract the bundled sample report")
     ext.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")

@@ -28,8 +28,8 @@ def _cli_error(message: str) -> Exception:
 
 def _add_input_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--engine", choices=ENGINE_NAMES, default=None,
-                        help="engine for texts that are not extracted yet (default: the model when one is "
-                             "installed, else rules)")
+                        help="engine for texts that are not extracted yet (default: rules, or "
+                             "$FAZHI_IE_ENGINE)")
     parser.add_argument("--model", help="model directory for --engine model")
     parser.add_argument("--annotations", action="store_true",
                         help="use the JSONL records' own entities and relations (e.g. gold) instead of extracting")

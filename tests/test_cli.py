@@ -48,11 +48,11 @@ def test_sample_report_is_bundled(capsys):
 
 
 def test_model_engine_is_explained_not_a_traceback(tmp_path, capsys, monkeypatch):
-    monkeypatch.delenv("FAZHI_IE_MODEL", raising=False)
+    monkeypatch.setenv("FAZHI_IE_MODEL", str(tmp_path / "missing-model"))
     path = tmp_path / "r.txt"
     path.write_text(REPORT, encoding="utf-8")
     code, _, err = run(capsys, "extract", str(path), "--engine", "model")
-    assert code == 1 and "no trained model is installed" in err and "Traceback" not in err
+    assert code == 1 and "no such model directory" in err and "Traceback" not in err
 
 
 @pytest.mark.parametrize("content,expected_code,fragment", [

@@ -245,3 +245,34 @@ def test_rule_features_are_inputs_of_the_hybrid_model(trained, docs):
     assert engine.config.rule_features and engine.rules is not None
     weights = engine.model.rule_tags.weight
     assert float(weights.abs().sum()) > 0, "the rule-tag embedding was trained (it starts at zero)"
+
+
+def test_default_engine_is_rules_unless_configured(monkeypatch):
+    from fazhi_ie.engines import default_engine_name
+
+    monkeypatch.delenv("FAZHI_IE_ENGINE", raising=False)
+    assert default_engine_name() == "rules"
+    monkeypatch.setenv("FAZHI_IE_ENGINE", "model")
+    assert default_engine_name() == "model"
+    monkeypatch.setenv("FAZHI_IE_ENGINE", "modle")
+    with pytest.raises(ValueError, match="valid engines: rules, model"):
+        default_engine_name()
+
+
+def test_shipped_model_loads_offline_and_extracts_the_sample(monkeypatch):
+    from importlib import resources
+
+    import fazhi_ie
+    from fazhi_ie.engines import default_model_path
+
+    monkeypatch.delenv("FAZHI_IE_MODEL", raising=False)
+    path = default_model_path()
+    if path is None:
+        pytest.skip("no model is shipped in fazhi_ie/models/default")
+    nlp = fazhi_ie.load(engine="model")
+    assert nlp.engine.name == "model" and nlp.engine.config.schema_version == fazhi_ie.SCHEMA_VERSION
+    sample = resources.files("fazhi_ie.data").joinpath("sample_report.txt").read_text(encoding="utf-8")
+    doc = nlp(sample, meta={"region": "兰州市城关区", "year": 2023})
+    assert validate_record(doc.to_dict()) == []
+    assert any(e.label == "VALUE" for e in doc.entities) and doc.facts
+    assert all(doc.text[e.start:e.end] == e.text for e in doc.entities)

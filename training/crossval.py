@@ -130,8 +130,6 @@ def run_setting(name: str, base: dict, config_dir: Path, gold: list[Document], s
         held_doc = [d for d in gold if d.id == held][0]
         preds.append(annotate(Document(held_doc.id, held_doc.text, held_doc.meta), engine=engine))
         train_path.unlink()  # reproducible from the seed; keeps the run folder small
-        for f in ("model.safetensors",):
-            (fold_dir / "model" / f).unlink()
     write_jsonl(preds, setting_dir / "predictions.jsonl")
     gold_held = [d for d in gold if d.id in folds]
     report = evaluate(gold_held, preds, bootstrap=1000)
