@@ -205,7 +205,7 @@ def pool(args: argparse.Namespace) -> int:
         preds, logs = [], {}
         for folder in dirs.split(","):
             preds += read_jsonl(Path(folder) / "predictions.jsonl")
-            for fold in sorted(p.parent.name for p in Path(folder).glob("*/model/train_log.jsonl")):
+            for fold in sorted(p.parent.parent.name for p in Path(folder).glob("*/model/train_log.jsonl")):
                 lines = (Path(folder) / fold / "model" / "train_log.jsonl").read_text(encoding="utf-8").splitlines()
                 logs[fold] = {"history": [json.loads(x) for x in lines]}
         preds_by_name[name] = (preds, logs)
