@@ -68,6 +68,47 @@ TAG: dict[str, tuple[str, set[str] | None]] = {
     "减税降费": ("PROGRAM", None),
     "结构性减税": ("PROGRAM", None),
     "节能减排": ("PROGRAM", {"2013:S185", "2012:S144"}),
+    # step 2. 7.2 a named program, policy, reform or system that is carried out, attained or the
+    # topic of its clause is PROGRAM (a trailing 建设 stays out, section 5)
+    "三级所有制": ("PROGRAM", None),
+    "水污染防治": ("PROGRAM", None),
+    "社会保障制度": ("PROGRAM", None),
+    "农村土地整治": ("PROGRAM", None),
+    "劳动力转移培训": ("PROGRAM", None),
+    "城乡免费义务教育": ("PROGRAM", None),
+    "基层医疗卫生服务体系": ("PROGRAM", None),
+    "基本公共服务均等化": ("PROGRAM", None),
+    "对外承包工程": ("PROGRAM", None),
+    "对外援助": ("PROGRAM", None),
+    "扶贫攻坚": ("PROGRAM", None),
+    "经济监督": ("PROGRAM", None),
+    "公共财政制度": ("PROGRAM", None),
+    "县乡财政管理体制改革": ("PROGRAM", None),
+    "城市改革": ("PROGRAM", None),
+    "城市的改革": ("PROGRAM", None),
+    "人民公社制度": ("PROGRAM", None),
+    "人民公社化": ("PROGRAM", None),
+    "五大运动": ("PROGRAM", None),
+    "奖励制度": ("PROGRAM", None),
+    "全球治理体系改革": ("PROGRAM", None),
+    "“三大战略”": ("PROGRAM", None),
+    "独立自主的和平外交政策": ("PROGRAM", None),
+    "公共文化服务": ("PROGRAM", None),
+    "国有企业下岗职工基本生活保障向失业保险并轨": ("PROGRAM", None),
+    # 7.1 a program followed by an attribute noun (水平) is the PROGRAM
+    "城市低保": ("PROGRAM", None),
+    # section 1/5: the country as place or actor is REGION (中国 meaning the country; 新中国, 旧中国)
+    "中华人民共和国": ("REGION", None),
+    "新中国": ("REGION", None),
+    "旧中国": ("REGION", None),
+    "内地": ("REGION", None),
+    # section 1 ORG: a specific body (加入世贸组织; 中国－东盟 as the two parties)
+    "世贸组织": ("ORG", None),
+    "东盟": ("ORG", None),
+    # section 1 TIME
+    "这一年": ("TIME", None),
+    "这个期间": ("TIME", None),
+    "长期以来": ("TIME", None),
 }
 
 
