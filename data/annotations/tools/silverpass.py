@@ -178,6 +178,17 @@ EXCEPT: dict[str, str | None] = {
              "would make it ORG; silver tags the body in session names (五届人大五次会议); a gold change is due"),
 }
 
+F = ("7.5f a named program or line of work counted with its result (农村危房改造190万户, 退耕还林382万公顷, "
+     "新设6个国家自主创新示范区, 全国社会保障基金积累7810亿元) is the METRIC; carried out it is PROGRAM")
+LABEL_EXCEPT: dict[str, str | None] = {
+    "易地扶贫搬迁": None, "农村危房改造": F, "退耕还林": F, "退牧还草": F, "全国社会保障基金": F,
+    "国家自主创新示范区": F, "法律援助": F, "城镇职工基本养老保险": F,
+    "人民公社": EXCEPT["人民公社"],
+    "两年": ("section 1/5: a duration of a program or task is VALUE (实施两年新增4万亿元的投资计划, 扩大到三年), "
+             "any other span of time is TIME (用三年时间, 只花了六年)"),
+}
+LABEL_EXCEPT["三年"] = LABEL_EXCEPT["六年"] = LABEL_EXCEPT["两年"]
+
 
 def load(doc_id: str, sources: dict[str, dict]) -> Document:
     """One reviewed silver file as a Document (norms filled, nothing projected)."""
@@ -247,25 +258,27 @@ def cmd_except(audit_json: str) -> int:
     findings = json.loads(Path(audit_json).read_text(encoding="utf-8"))["findings"]
     done = 0
     for f in findings:
-        if f["kind"] != "untagged" or f["key"] not in EXCEPT or f.get("explained") is not None:
+        table = {"untagged": EXCEPT, "label": LABEL_EXCEPT}.get(f["kind"], {})
+        if f["key"] not in table or f.get("explained") is not None:
             continue
-        places = {f"{o['doc']}:S{o['sentence']}" for o in f["occurrences"] if o["annotation"] == "untagged"}
-        key = ("untagged", f["key"])
+        places = {f"{o['doc']}:S{o['sentence']}" for o in f["occurrences"]
+                  if f["kind"] != "untagged" or o["annotation"] == "untagged"}
+        key = (f["kind"], f["key"])
         if key in index:
             parts = lines[index[key]].split("\t")
             old = set(parts[3].split(",")) if len(parts) == 4 else set()
-            reason = EXCEPT[f["key"]] or parts[2]
-            lines[index[key]] = "\t".join(["untagged", f["key"], reason, ",".join(sorted(old | places))])
+            reason = table[f["key"]] or parts[2]
+            lines[index[key]] = "\t".join([f["kind"], f["key"], reason, ",".join(sorted(old | places))])
         else:
-            reason = EXCEPT[f["key"]]
+            reason = table[f["key"]]
             if reason is None:
                 print(f"no reason for new key {f['key']}")
                 continue
-            lines.append("\t".join(["untagged", f["key"], reason, ",".join(sorted(places))]))
+            lines.append("\t".join([f["kind"], f["key"], reason, ",".join(sorted(places))]))
             index[key] = len(lines) - 1
         done += 1
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    print(f"pinned {done} untagged findings")
+    print(f"pinned {done} findings")
     return 0
 
 
