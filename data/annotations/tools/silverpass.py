@@ -189,6 +189,111 @@ LABEL_EXCEPT: dict[str, str | None] = {
 }
 LABEL_EXCEPT["三年"] = LABEL_EXCEPT["六年"] = LABEL_EXCEPT["两年"]
 
+# Boundary fixes: (document, sentence, old text, new text, mode). "grow": the entity becomes the
+# occurrence of new text that contains it; "shrink": the entity is cut to new text inside it;
+# "next": the entity moves to the next occurrence of new text after it (a compact line that
+# resolved to an earlier match). Relations stay with the entity.
+RESIZE: list[tuple[str, int, str, str, str]] = [
+    # section 5: a TIME keeps its postposition (从今年起, 从今年开始 as one TIME, as in s2006)
+    ("silver-gwr-1981", 118, "今年", "从今年起", "grow"),
+    ("silver-gwr-1958", 42, "今年", "从今年起", "grow"),
+    ("silver-gwr-1958", 161, "今年", "从今年起", "grow"),
+    ("silver-gwr-1958", 165, "今年", "从今年起", "grow"),
+    ("silver-gwr-1993", 236, "今年", "从今年开始", "grow"),
+    ("silver-gwr-2011", 65, "两年", "连续两年", "grow"),
+    ("silver-gwr-2007", 96, "三年", "三年时间", "grow"),
+    # 7.2: the carrying-out verb stays out of the PROGRAM (促进 中部地区崛起)
+    ("silver-gwr-2007", 50, "促进中部地区崛起", "中部地区崛起", "shrink"),
+    # a named line of work is one PROGRAM as the text coordinates it (人口和计划生育事业)
+    ("silver-gwr-2008", 129, "计划生育", "人口和计划生育", "grow"),
+    # section 1 METRIC: content verbs that define the count stay in (关停), direction words stay out,
+    # the shortest phrase (继续建设, without 的)
+    ("silver-gwr-2008", 54, "小火电", "关停小火电", "grow"),
+    ("silver-gwr-1958", 92, "向西铺轨", "铺轨", "shrink"),
+    ("silver-gwr-1956", 145, "继续建设的", "继续建设", "shrink"),
+    ("silver-gwr-1956", 145, "继续建设的", "继续建设", "shrink"),
+    # the METRIC is the 拖拉机 after 增加, not the one inside 拖拉机站
+    ("silver-gwr-1958", 88, "拖拉机", "拖拉机", "next"),
+]
+# section 1 (rates and counts): a region before the count that says whose count it is becomes
+# REGION with an AGENT: (document, sentence, METRIC text, region prefix).
+SPLIT_REGION: list[tuple[str, int, str, str]] = [
+    ("silver-gwr-2008", 2, "全国财政收入", "全国"),
+    ("silver-gwr-2016", 18, "全国居民人均可支配收入", "全国"),
+    ("silver-gwr-1985", 72, "全国进出口总额", "全国"),
+]
+
+
+def _sentence_span(doc: Document, n: int) -> tuple[int, int]:
+    from fazhi_ie.sentences import split_sentences
+    sent = split_sentences(doc.text)[n - 1]
+    return sent.start, sent.end
+
+
+def cmd_resize() -> int:
+    """Apply RESIZE and SPLIT_REGION (each edit only while its old entity is still there)."""
+    from dataclasses import replace as dc_replace
+    from fazhi_ie.document import Relation
+
+    sources = annotate.load_sources()
+    docs: dict[str, Document] = {}
+    done = 0
+    for doc_id, n, old, new, mode in RESIZE:
+        doc = docs.get(doc_id) or load(doc_id, sources)
+        lo, hi = _sentence_span(doc, n)
+        ents = [e for e in doc.entities if lo <= e.start < hi and e.text == old]
+        if mode == "shrink":
+            ents = [e for e in ents if new in e.text]
+        target = None
+        for e in ents:
+            if mode == "grow":
+                for k in range(max(lo, e.end - len(new)), e.start + 1):
+                    if doc.text[k:k + len(new)] == new and k <= e.start and e.end <= k + len(new):
+                        target = (e, k, k + len(new))
+                        break
+            elif mode == "shrink":
+                k = e.start + e.text.index(new)
+                target = (e, k, k + len(new))
+            else:
+                k = doc.text.find(new, e.end, hi)
+                if k >= 0:
+                    target = (e, k, k + len(new))
+            if target:
+                break
+        if target is None:
+            print(f"skip {doc_id} S{n} {old} -> {new}")
+            continue
+        e, a, b = target
+        if any(o.id != e.id and o.start < b and a < o.end for o in doc.entities):
+            print(f"skip {doc_id} S{n} {old} -> {new}: overlaps")
+            continue
+        moved = dc_replace(e, start=a, end=b, text=doc.text[a:b])
+        doc = Document(doc.id, doc.text, doc.meta, tuple(moved if o.id == e.id else o for o in doc.entities), doc.relations)
+        docs[doc_id] = doc
+        done += 1
+        print(f"{doc_id} S{n} {old} -> {doc.text[a:b]}")
+    for doc_id, n, metric, prefix in SPLIT_REGION:
+        doc = docs.get(doc_id) or load(doc_id, sources)
+        lo, hi = _sentence_span(doc, n)
+        ents = [e for e in doc.entities if lo <= e.start < hi and e.text == metric and e.label == "METRIC"]
+        if not ents or not metric.startswith(prefix):
+            print(f"skip {doc_id} S{n} {metric}")
+            continue
+        e = ents[0]
+        cut = e.start + len(prefix)
+        region = Span(f"N{len(doc.entities) + 1}", "REGION", e.start, cut, prefix)
+        shrunk = dc_replace(e, start=cut, text=doc.text[cut:e.end])
+        rel = Relation(f"NR{len(doc.relations) + 1}", "AGENT", e.id, region.id)
+        doc = Document(doc.id, doc.text, doc.meta,
+                       tuple(shrunk if o.id == e.id else o for o in doc.entities) + (region,), doc.relations + (rel,))
+        docs[doc_id] = doc
+        done += 1
+        print(f"{doc_id} S{n} {metric} -> REGION {prefix} + METRIC {shrunk.text}, AGENT")
+    for doc in docs.values():
+        save(doc)
+    print(f"{done} boundary edits")
+    return 0
+
 
 def load(doc_id: str, sources: dict[str, dict]) -> Document:
     """One reviewed silver file as a Document (norms filled, nothing projected)."""
@@ -283,6 +388,8 @@ def cmd_except(audit_json: str) -> int:
 
 
 def main() -> int:
+    if len(sys.argv) == 2 and sys.argv[1] == "resize":
+        return cmd_resize()
     if len(sys.argv) == 3 and sys.argv[1] == "except":
         return cmd_except(sys.argv[2])
     if len(sys.argv) >= 2 and sys.argv[1] == "roundtrip":
