@@ -202,6 +202,12 @@ BOUNDARY_EXCEPT: dict[str, str] = {
                                              "(完成7356座大中型和重点小型水库除险加固); with the number after, the predicate is in"),
     "工商税收 (METRIC)": "7.5d 其中工商税收到８，７２５… reads 工商税 + 收到",
 }
+R_TIME = ("7.5e/7.5i a TIME that is a comparison base (比一九五二年增长, 同1987年相比), sits in another clause or a "
+          "relative clause, or belongs to another count (失业率全年控制在) dates no count: no WHEN")
+R_PLACE = ("7.5i a REGION or body that is not clause-level, only describes (我国这样一个有六亿多人口的大国, 全国人民), "
+           "or belongs to another count of the sentence is no AGENT")
+RELATION_EXCEPT_PROGRAM = ("section 2: IN_PROGRAM goes to the program the count results from; where the sentence names a "
+                           "wider program and the one it built (国家助学制度…家庭经济困难学生资助体系), to the nearer one")
 LABEL_EXCEPT["三年"] = LABEL_EXCEPT["六年"] = LABEL_EXCEPT["两年"]
 
 # Boundary fixes: (document, sentence, old text, new text, mode). "grow": the entity becomes the
@@ -383,6 +389,21 @@ def cmd_except(audit_json: str) -> int:
                 o["doc"].startswith("silver-") for o in f["occurrences"]):
             seen.add(f["key"])
             lines.append("\t".join(["boundary", f["key"], BOUNDARY_EXCEPT.get(f["key"], H)]))
+            done += 1
+            continue
+        if f["kind"] == "relation" and f.get("explained") is None and any(
+                o["doc"].startswith("silver-") for o in f["occurrences"]):
+            tail = f["key"].rsplit("(", 1)[1].rstrip(")")
+            reason = {"TIME": R_TIME, "PROGRAM": RELATION_EXCEPT_PROGRAM}.get(tail, R_PLACE)
+            places = {f"{o['doc']}:S{o['sentence']}" for o in f["occurrences"]}
+            key = ("relation", f["key"])
+            if key in index:
+                parts = lines[index[key]].split("\t")
+                old = set(parts[3].split(",")) if len(parts) == 4 else set()
+                lines[index[key]] = "\t".join(["relation", f["key"], parts[2], ",".join(sorted(old | places))])
+            else:
+                lines.append("\t".join(["relation", f["key"], reason, ",".join(sorted(places))]))
+                index[key] = len(lines) - 1
             done += 1
             continue
         table = {"untagged": EXCEPT, "label": LABEL_EXCEPT}.get(f["kind"], {})
