@@ -76,6 +76,14 @@ def test_gold_audit_has_nothing_unexplained(capsys):
     assert "label 0, untagged 0, boundary 0, relation 0 unexplained" in capsys.readouterr().out
 
 
+def test_gold_and_silver_audit_has_nothing_unexplained(capsys):
+    """The silver consistency pass: gold + silver together, every finding fixed or stated."""
+    silver = ANNOTATIONS / "silver.jsonl"
+    assert main(["audit", *map(str, GOLD_FILES), str(silver), "--exceptions",
+                 str(ANNOTATIONS / "audit-exceptions.tsv"), "--strict"]) == 0
+    assert "audit of 40 document(s): label 0, untagged 0, boundary 0, relation 0 unexplained" in capsys.readouterr().out
+
+
 def _silver_files() -> list:
     return [p for p in SILVER_FILES if p.exists() and p.read_text(encoding="utf-8").strip()]
 

@@ -2,13 +2,17 @@
 
     python data/annotations/tools/silverpass.py roundtrip   # check: rewriting a reviewed file changes nothing
     python data/annotations/tools/silverpass.py apply AUDIT.json   # tag the occurrences listed in TAG below
+    python data/annotations/tools/silverpass.py resize              # RESIZE and SPLIT_REGION (boundary fixes)
+    python data/annotations/tools/silverpass.py except AUDIT.json  # write the stated exceptions into audit-exceptions.tsv
 
 `AUDIT.json` is `fazhi-ie audit … --json` over gold + silver.jsonl. For each key in TAG, every
 untagged silver occurrence the audit lists (in the sentences named, or all) gets the entity,
 unless it overlaps one already there (longer keys are applied first). Files are rewritten with
 `consistency.write_compact`, so norms stay as reviewed. Each entry names the GUIDELINES.md rule
 it applies; what is not tagged is a stated exception in `audit-exceptions.tsv`.
-Re-running `apply` adds nothing where the occurrence is tagged already.
+Re-running `apply` adds nothing where the occurrence is tagged already; `resize` skips edits whose old
+entity is gone; `except` merges places into existing entries. The pass ran apply, resize and except in
+turn, rebuilding silver.jsonl (`tools/silver.py build`) and re-auditing between steps.
 """
 from __future__ import annotations
 
