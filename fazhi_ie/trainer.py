@@ -24,8 +24,8 @@ from .document import Document
 from .model.config import ModelConfig, ModelDirectoryError, TOKENIZATION_MODES
 from .model.engine import (candidate_pairs, load_model_directory, predict_text, rule_hints,
                            save_model_directory)
-from .model.network import SpanRelationModel, init_weights
-from .model.tokenization import AlignmentError, load_tokenizer, tokenize, windows
+from .model.network import PAIR_TYPES, SpanRelationModel, init_weights
+from .model.tokenization import load_tokenizer, tokenize, windows
 from .sentences import split_sentences
 
 INPUT_FORMATS = ("jsonl", "labelstudio", "doccano")
@@ -185,10 +185,7 @@ def featurize(doc: Document, tokenizer, mc: ModelConfig, rules=None) -> list[dic
     tags = np.zeros(len(pieces), dtype=np.int64)
     ents = []
     for sp in doc.entities:
-        try:
-            first, last = pieces.align_span(sp.start, sp.end, f"document {doc.id}: entity {sp.id} {sp.label} {sp.text!r}")
-        except AlignmentError:
-            raise
+        first, last = pieces.align_span(sp.start, sp.end, f"document {doc.id}: entity {sp.id} {sp.label} {sp.text!r}")
         tags[first] = tag_index[f"B-{sp.label}"]
         tags[first + 1:last + 1] = tag_index[f"I-{sp.label}"]
         ents.append((first, last, sp))
@@ -207,8 +204,6 @@ def featurize(doc: Document, tokenizer, mc: ModelConfig, rules=None) -> list[dic
         labels = [sp.label for _, _, sp in local]
         pairs = candidate_pairs(labels, [sentence_of(sp) for _, _, sp in local], [f for f, _, _ in local],
                                 mc.max_pair_tokens)
-        from .model.network import PAIR_TYPES
-
         gold = [int((local[h][2].id, local[t][2].id, PAIR_TYPES[k][0]) in gold_rel) for h, t, k in pairs]
         row = {
             "doc_id": doc.id,
@@ -327,8 +322,6 @@ def _collate(rows: list[dict], pad_id: int) -> tuple[torch.Tensor, torch.Tensor,
 
 def relation_loss(model: SpanRelationModel, states: torch.Tensor, row: Mapping[str, Any]) -> tuple[torch.Tensor, int]:
     """BCE over AGENT/WHEN/IN_PROGRAM candidates; softmax over each VALUE's candidate heads for HAS_VALUE."""
-    from .model.network import PAIR_TYPES
-
     pairs = row["pairs"]
     if not pairs:
         return states.new_zeros(()), 0

@@ -167,26 +167,6 @@ def allowed_transitions(tags: tuple[str, ...]) -> torch.Tensor:
     return ok
 
 
-def viterbi(log_probs: torch.Tensor, allowed: torch.Tensor, tags: tuple[str, ...]) -> list[int]:
-    """Best tag sequence under the BIO constraints (no I- at the start)."""
-    t, n = log_probs.shape
-    if t == 0:
-        return []
-    neg = torch.tensor(-1e9)
-    trans = torch.where(allowed, torch.tensor(0.0), neg)
-    start_ok = torch.tensor([not tag.startswith("I-") for tag in tags])
-    score = torch.where(start_ok, log_probs[0], neg)
-    back = torch.zeros(t, n, dtype=torch.long)
-    for i in range(1, t):
-        total = score[:, None] + trans
-        score, back[i] = total.max(dim=0)
-        score = score + log_probs[i]
-    best = [int(score.argmax())]
-    for i in range(t - 1, 0, -1):
-        best.append(int(back[i, best[-1]]))
-    return best[::-1]
-
-
 def init_weights(module: nn.Module) -> None:
     """BERT-style initialisation for freshly created layers (rule-feature embeddings start at zero)."""
     for m in module.modules():
@@ -203,5 +183,4 @@ def init_weights(module: nn.Module) -> None:
             nn.init.zeros_(getattr(module, name).weight)
 
 
-__all__ = ["Encoder", "SpanRelationModel", "PAIR_TYPES", "allowed_transitions", "viterbi", "init_weights",
-           "distance_bucket"]
+__all__ = ["Encoder", "SpanRelationModel", "PAIR_TYPES", "allowed_transitions", "init_weights", "distance_bucket"]
