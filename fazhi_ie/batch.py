@@ -491,6 +491,14 @@ def run_batch(paths: Sequence[str], config: BatchConfig, *, output: str | None =
                 rate = result.characters / max(now - started, 1e-9)
                 bar.set_postfix_str(f"{result.documents} docs, {rate:,.0f} chars/s", refresh=False)
 
+        def already_done(item: Task | Failure) -> bool:
+            """A document --resume finds complete in the output: counted as skipped, not extracted again."""
+            if isinstance(item, Task) and item.doc.id in done:
+                result.skipped += 1
+                bar.update(item.size)
+                return True
+            return False
+
         def warn_content(task: Task) -> None:
             if not task.doc.text.strip():
                 say(f"warning: {task.where}: document {task.doc.id} is empty; it has no facts")
@@ -503,9 +511,7 @@ def run_batch(paths: Sequence[str], config: BatchConfig, *, output: str | None =
 
             engine = load_engine(config.engine, config.model)
             for item in items:
-                if isinstance(item, Task) and item.doc.id in done:
-                    result.skipped += 1
-                    bar.update(item.size)
+                if already_done(item):
                     continue
                 if isinstance(item, Task):
                     warn_content(item)
@@ -513,7 +519,7 @@ def run_batch(paths: Sequence[str], config: BatchConfig, *, output: str | None =
                 else:
                     finish(item, None, 0, 0, None)
         else:
-            _run_parallel(items, config, done, result, finish, warn_content, bar)
+            _run_parallel(items, config, already_done, finish, warn_content)
         result.seconds = time.perf_counter() - started
         bar.close()
         bar = None
@@ -526,7 +532,7 @@ def run_batch(paths: Sequence[str], config: BatchConfig, *, output: str | None =
                 fh.close()
 
 
-def _run_parallel(items, config: BatchConfig, done: set[str], result: BatchResult, finish, warn_content, bar) -> None:
+def _run_parallel(items, config: BatchConfig, already_done, finish, warn_content) -> None:
     """Workers extract; this process reads input and writes output in input order, with at
     most `max_in_flight` documents between the two (constant memory)."""
     import multiprocessing
@@ -539,9 +545,7 @@ def _run_parallel(items, config: BatchConfig, done: set[str], result: BatchResul
                              initializer=_init_worker, initargs=(config.engine, config.model, config.fmt)) as pool:
         try:
             for item in items:
-                if isinstance(item, Task) and item.doc.id in done:
-                    result.skipped += 1
-                    bar.update(item.size)
+                if already_done(item):
                     continue
                 if isinstance(item, Task):
                     warn_content(item)
