@@ -23,7 +23,7 @@ import torch
 from .document import Document
 from .model.config import ModelConfig, ModelDirectoryError, TOKENIZATION_MODES
 from .model.engine import (candidate_pairs, load_model_directory, predict_text, rule_hints,
-                           save_model_directory)
+                           save_model_directory, span_sentences)
 from .model.network import PAIR_TYPES, SpanRelationModel, init_weights
 from .model.tokenization import load_tokenizer, tokenize, windows
 from .sentences import split_sentences
@@ -189,20 +189,15 @@ def featurize(doc: Document, tokenizer, mc: ModelConfig, rules=None) -> list[dic
         tags[first] = tag_index[f"B-{sp.label}"]
         tags[first + 1:last + 1] = tag_index[f"I-{sp.label}"]
         ents.append((first, last, sp))
-    sentences = split_sentences(doc.text)
-    ends = np.array([s.end for s in sentences])
-
-    def sentence_of(sp) -> int:
-        i = int(np.searchsorted(ends, sp.start, side="right"))
-        return i if i < len(sentences) and sentences[i].start <= sp.start and sp.end <= sentences[i].end else -1
-
+    sentence_of = dict(zip((sp.id for _, _, sp in ents),
+                           span_sentences(split_sentences(doc.text), [sp for _, _, sp in ents])))
     gold_rel = {(r.head, r.tail, r.label) for r in doc.relations}
     hints = rule_hints(rules, doc.text, pieces, mc.tags) if mc.rule_features else None
     out = []
     for s, e in windows(len(pieces), mc.window_tokens - 2, mc.window_stride):
         local = [(f - s + 1, l - s + 1, sp) for f, l, sp in ents if f >= s and l < e]
         labels = [sp.label for _, _, sp in local]
-        pairs = candidate_pairs(labels, [sentence_of(sp) for _, _, sp in local], [f for f, _, _ in local],
+        pairs = candidate_pairs(labels, [sentence_of[sp.id] for _, _, sp in local], [f for f, _, _ in local],
                                 mc.max_pair_tokens)
         gold = [int((local[h][2].id, local[t][2].id, PAIR_TYPES[k][0]) in gold_rel) for h, t, k in pairs]
         row = {
@@ -217,8 +212,7 @@ def featurize(doc: Document, tokenizer, mc: ModelConfig, rules=None) -> list[dic
         }
         if hints is not None:
             row["rule_tags"] = [0] + hints.tags[s:e].tolist() + [0]
-            row["pair_rule"] = [int(((local[h][2].start, local[h][2].end), (local[t][2].start, local[t][2].end))
-                                    in hints.links) for h, t, _ in pairs]
+            row["pair_rule"] = [hints.linked(local[h][2], local[t][2]) for h, t, _ in pairs]
         out.append(row)
     return out
 

@@ -18,7 +18,7 @@ import torch
 from ..document import Relation, Span
 from ..normalize import normalize_span
 from ..prediction import Prediction
-from ..sentences import split_sentences
+from ..sentences import Sentence, sentence_index, split_sentences
 from .config import ModelConfig, ModelDirectoryError
 from .network import PAIR_TYPES, SpanRelationModel, allowed_transitions
 from .tokenization import TOKENIZER_FILE, TokenizedText, load_tokenizer, owner_window, tokenize, windows
@@ -97,6 +97,10 @@ class RuleHints:
     tags: np.ndarray
     links: set
 
+    def linked(self, head: Span, tail: Span) -> int:
+        """1 when the rules linked exactly these two character spans, else 0 (a pair feature)."""
+        return int(((head.start, head.end), (tail.start, tail.end)) in self.links)
+
 
 def rule_hints(rules, text: str, pieces: TokenizedText, tags: tuple[str, ...]) -> RuleHints:
     prediction = rules.predict(text)
@@ -146,6 +150,15 @@ def decode_spans(encoded: EncodedText, tags: tuple[str, ...]) -> list[tuple[int,
             i = j
         else:
             i += 1
+    return out
+
+
+def span_sentences(sentences: list[Sentence], spans: list[Span]) -> list[int]:
+    """Index of the sentence wholly containing each span, or -1: relations stay within one sentence."""
+    out = []
+    for sp in spans:
+        i = sentence_index(sentences, sp.start)
+        out.append(i if i is not None and sp.end <= sentences[i].end else -1)
     return out
 
 
@@ -254,25 +267,16 @@ def predict_text(model: SpanRelationModel, tokenizer, text: str, *, batch_size: 
         hints = rule_hints(rules, text, pieces, c.tags)
     encoded = encode_text(model, pieces, batch_size, hints.tags if hints else None)
     found = decode_spans(encoded, c.tags)
-    sentences = split_sentences(text)
-    sent_starts = np.array([s.start for s in sentences], dtype=np.int64)
-    sent_ends = np.array([s.end for s in sentences], dtype=np.int64)
     entities: list[Span] = []
     for k, (f, l, label, score) in enumerate(found):
         s, e = int(pieces.starts[f]), int(pieces.ends[l])
         norm = normalize_span(text, s, e) if label == "VALUE" else None
         entities.append(Span(f"T{k + 1}", label, s, e, text[s:e], round(score, 4), norm))
     labels = [sp.label for sp in entities]
-    sentence_of = []
-    for sp in entities:
-        i = int(np.searchsorted(sent_ends, sp.start, side="right"))
-        sentence_of.append(i if i < len(sentences) and sent_starts[i] <= sp.start and sp.end <= sent_ends[i] else -1)
     spans = [(f, l, label) for f, l, label, _ in found]
-    pairs = candidate_pairs(labels, sentence_of, [f for f, _, _ in spans], c.max_pair_tokens)
-    flags = None
-    if hints is not None:
-        flags = [int(((entities[h].start, entities[h].end), (entities[t].start, entities[t].end)) in hints.links)
-                 for h, t, _ in pairs]
+    pairs = candidate_pairs(labels, span_sentences(split_sentences(text), entities), [f for f, _, _ in spans],
+                            c.max_pair_tokens)
+    flags = [hints.linked(entities[h], entities[t]) for h, t, _ in pairs] if hints is not None else None
     logits, pairs = link(model, encoded.states, spans, pairs, flags)
     chosen, orphans = select_relations(logits, pairs, labels, c.relation_threshold)
     chosen.sort(key=lambda r: (entities[r[1]].start, entities[r[0]].start, r[2]))
