@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from .document import Document
-from .model.config import ModelConfig, ModelDirectoryError, TOKENIZATION_MODES
+from .model.config import TOKENIZATION_MODES, ModelConfig, ModelDirectoryError, check_sources
 from .model.engine import (candidate_pairs, load_model_directory, predict_text, rule_hints,
                            save_model_directory, span_sentences)
 from .model.network import PAIR_TYPES, SpanRelationModel, init_weights
@@ -77,6 +77,11 @@ class TrainConfig:
     rule_features: bool = _opt(True, "feed the rule engine's tags and links to the network as input features (a "
                                      "hybrid: the model learns where the rules are right); injected above the "
                                      "frozen layers")
+    span_sources: dict = _opt({}, "decoding hybrid: entity label -> 'model' or 'rules', which engine supplies "
+                                  "that label's spans (default model; the tagger is trained on every label "
+                                  "either way and scores the rule spans)")
+    relation_sources: dict = _opt({}, "decoding hybrid: relation label -> 'model' or 'rules' (HAS_VALUE is "
+                                      "always the model's: every VALUE gets exactly one head)")
     seed: int = _opt(13, "seed for initialisation, shuffling, dropout and document sampling")
     threads: int = _opt(0, "torch CPU threads (0: torch's default)")
     save_dtype: str = _opt("float16", "dtype of the saved weights: float16 or float32")
@@ -127,6 +132,10 @@ class TrainConfig:
                 problems.append(f"{name} must be >= 1")
         if not isinstance(self.train_files, list) or not self.train_files:
             problems.append("train_files must be a non-empty list of paths")
+        try:
+            check_sources(self.span_sources, self.relation_sources)
+        except ValueError as exc:
+            problems.append(str(exc))
         if problems:
             raise ConfigError("; ".join(problems))
 
@@ -257,6 +266,7 @@ def build_model(config: TrainConfig) -> tuple[SpanRelationModel, Any]:
         model, tokenizer = load_model_directory(config.resolve(config.init_model))
         c = model.config
         c.relation_threshold = config.relation_threshold
+        c.span_sources, c.relation_sources = dict(config.span_sources), dict(config.relation_sources)
         if c.tokenization != config.tokenization or c.num_hidden_layers != config.num_layers:
             print(f"fazhi-ie train: --init model has tokenization={c.tokenization}, layers={c.num_hidden_layers}; "
                   "these come from the model, not the config", file=sys.stderr)
@@ -272,7 +282,8 @@ def build_model(config: TrainConfig) -> tuple[SpanRelationModel, Any]:
         bert_cfg, num_hidden_layers=config.num_layers, tokenization=config.tokenization,
         window_tokens=config.window_tokens, window_stride=config.window_stride, relation_dim=config.relation_dim,
         max_pair_tokens=config.max_pair_tokens, relation_threshold=config.relation_threshold,
-        rule_features=config.rule_features, rule_feature_layer=config.freeze_layers)
+        rule_features=config.rule_features, rule_feature_layer=config.freeze_layers,
+        span_sources=dict(config.span_sources), relation_sources=dict(config.relation_sources))
     torch.manual_seed(config.seed)
     model = SpanRelationModel(mc)
     init_weights(model)

@@ -276,3 +276,46 @@ def test_shipped_model_loads_offline_and_extracts_the_sample(monkeypatch):
     assert validate_record(doc.to_dict()) == []
     assert any(e.label == "VALUE" for e in doc.entities) and doc.facts
     assert all(doc.text[e.start:e.end] == e.text for e in doc.entities)
+
+
+def test_hybrid_decoding_takes_chosen_labels_from_the_rules(trained, docs):
+    from fazhi_ie.rules import RuleEngine
+
+    text = docs[0].text
+    rules = RuleEngine().predict(text)
+    rule_regions = {(e.start, e.end) for e in rules.entities if e.label == "REGION"}
+    assert rule_regions, "the fixture needs a REGION the rules find"
+    engine = ModelEngine(trained[0], span_sources={"REGION": "rules"}, relation_sources={"AGENT": "rules"})
+    prediction = engine.predict(text)
+    assert validate_record({"id": "x", "text": text, "entities": [e.to_dict() for e in prediction.entities],
+                            "relations": [r.to_dict() for r in prediction.relations]}) == []
+    regions = {(e.start, e.end) for e in prediction.entities if e.label == "REGION"}
+    assert regions and regions <= rule_regions
+    others = [e for e in prediction.entities if e.label != "REGION"]
+    for start, end in rule_regions - regions:  # a rule REGION is left out only where a model span sits
+        assert any(e.start < end and start < e.end for e in others)
+    assert all(e.score is not None and 0.0 <= e.score <= 1.0 for e in prediction.entities)
+    by_id = {e.id: e for e in prediction.entities}
+    rule_by_id = {e.id: e for e in rules.entities}
+    rule_agent = {((rule_by_id[r.head].start, rule_by_id[r.head].end), (rule_by_id[r.tail].start, rule_by_id[r.tail].end))
+                  for r in rules.relations if r.label == "AGENT"}
+    agent = {((by_id[r.head].start, by_id[r.head].end), (by_id[r.tail].start, by_id[r.tail].end))
+             for r in prediction.relations if r.label == "AGENT"}
+    assert agent <= rule_agent
+    assert all(r.score is not None and 0.0 <= r.score <= 1.0 for r in prediction.relations)
+    heads = [r.tail for r in prediction.relations if r.label == "HAS_VALUE"]
+    assert len(heads) == len(set(heads)), "every VALUE keeps exactly one head"
+
+
+def test_hybrid_sources_are_validated_with_the_valid_options(trained, encoder_dir, tmp_path):
+    with pytest.raises(ModelDirectoryError, match="valid sources: model, rules"):
+        ModelConfig.from_dict({"vocab_size": 10, "span_sources": {"REGION": "gazetteer"}})
+    with pytest.raises(ValueError, match="valid labels: ORG, REGION"):
+        ModelEngine(trained[0], span_sources={"PLACE": "rules"})
+    with pytest.raises(TypeError, match="relation_threshold"):
+        ModelEngine(trained[0], window_tokens=64)
+    with pytest.raises(ConfigError, match="HAS_VALUE must come from the model"):
+        _config(encoder_dir, tmp_path / "x", relation_sources={"HAS_VALUE": "rules"})
+    out = tmp_path / "hybrid"
+    train(_config(encoder_dir, out, epochs=1, span_sources={"DOC": "rules"}), log=lambda m: None)
+    assert ModelEngine(out).config.span_sources == {"DOC": "rules"}

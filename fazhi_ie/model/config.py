@@ -8,16 +8,36 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from ..schema import ENTITY_LABELS, RELATION_RULES, SCHEMA_VERSION
 
 MODEL_FORMAT = "fazhi_ie-span-relation/1"
 TOKENIZATION_MODES = ("char", "subword")
+SOURCES = ("model", "rules")
 
 
 class ModelDirectoryError(RuntimeError):
     """A model directory that is missing, incomplete, corrupt or built for another schema."""
+
+
+def check_sources(span_sources: Any, relation_sources: Any, entity_labels: Sequence[str] = ENTITY_LABELS,
+                  relation_labels: Sequence[str] = tuple(RELATION_RULES)) -> None:
+    """Raise ValueError unless both map some of their labels to one of SOURCES (the decoding hybrid).
+
+    HAS_VALUE always comes from the model: its softmax over heads gives every VALUE exactly one head.
+    """
+    for name, sources, labels in (("span_sources", span_sources, entity_labels),
+                                  ("relation_sources", relation_sources, relation_labels)):
+        if not isinstance(sources, dict):
+            raise ValueError(f"{name} must be an object mapping labels to sources, got {sources!r}")
+        for label, source in sources.items():
+            if label not in labels:
+                raise ValueError(f"{name}: unknown label {label!r}; valid labels: {', '.join(labels)}")
+            if source not in SOURCES:
+                raise ValueError(f"{name}[{label!r}] = {source!r}; valid sources: {', '.join(SOURCES)}")
+    if relation_sources.get("HAS_VALUE", "model") != "model":
+        raise ValueError("relation_sources: HAS_VALUE must come from the model (it gives every VALUE exactly one head)")
 
 
 def bio_tags(labels: tuple[str, ...] = ENTITY_LABELS) -> tuple[str, ...]:
@@ -54,6 +74,8 @@ class ModelConfig:
     relation_threshold: float = 0.5
     rule_features: bool = False
     rule_feature_layer: int = 0
+    span_sources: dict[str, str] = field(default_factory=dict)
+    relation_sources: dict[str, str] = field(default_factory=dict)
     format: str = MODEL_FORMAT
     training: dict[str, Any] = field(default_factory=dict)
 
@@ -66,6 +88,20 @@ class ModelConfig:
             raise ValueError(f"rule_feature_layer must be in 0..num_hidden_layers, got {self.rule_feature_layer}")
         if not 1 <= self.window_stride <= self.window_tokens - 2:
             raise ValueError(f"window_stride must be in 1..window_tokens-2, got {self.window_stride}")
+        check_sources(self.span_sources, self.relation_sources, self.entity_labels, self.relation_labels)
+
+    def source_of_span(self, label: str) -> str:
+        """'model' or 'rules': which engine supplies the spans of this entity label."""
+        return self.span_sources.get(label, "model")
+
+    def source_of_relation(self, label: str) -> str:
+        """'model' or 'rules': which engine decides the relations of this label."""
+        return self.relation_sources.get(label, "model")
+
+    @property
+    def uses_rule_output(self) -> bool:
+        """True when the rule engine's output is needed at prediction time (features or sources)."""
+        return self.rule_features or "rules" in self.span_sources.values() or "rules" in self.relation_sources.values()
 
     @property
     def tags(self) -> tuple[str, ...]:

@@ -7,10 +7,12 @@ ever truncated and the merge is deterministic.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -77,25 +79,32 @@ def encode_text(model: SpanRelationModel, pieces: TokenizedText, batch_size: int
     return EncodedText(pieces, states, log_probs)
 
 
+def piece_range(pieces: TokenizedText, start: int, end: int) -> tuple[int, int] | None:
+    """First and last piece overlapping the characters [start, end), or None if there is none."""
+    first = int(np.searchsorted(pieces.ends, start, side="right"))
+    last = int(np.searchsorted(pieces.starts, end, side="left")) - 1
+    return (first, last) if first <= last else None
+
+
 def rule_piece_tags(pieces: TokenizedText, spans: list[tuple[int, int, str]], tags: tuple[str, ...]) -> np.ndarray:
     """The BIO tag index of every piece under character spans (e.g. the rule engine's entities)."""
     index = {t: i for i, t in enumerate(tags)}
     out = np.zeros(len(pieces), dtype=np.int64)
     for start, end, label in spans:
-        first = int(np.searchsorted(pieces.ends, start, side="right"))
-        last = int(np.searchsorted(pieces.starts, end, side="left")) - 1
-        if first <= last:
-            out[first] = index[f"B-{label}"]
-            out[first + 1:last + 1] = index[f"I-{label}"]
+        rng = piece_range(pieces, start, end)
+        if rng is not None:
+            out[rng[0]] = index[f"B-{label}"]
+            out[rng[0] + 1:rng[1] + 1] = index[f"I-{label}"]
     return out
 
 
 @dataclass
 class RuleHints:
-    """What the rule engine says about a text, as model features: piece tags and linked span pairs."""
+    """What the rule engine says about a text: its prediction, as piece tags and linked span pairs."""
 
     tags: np.ndarray
     links: set
+    prediction: Prediction | None = None
 
     def linked(self, head: Span, tail: Span) -> int:
         """1 when the rules linked exactly these two character spans, else 0 (a pair feature)."""
@@ -107,7 +116,45 @@ def rule_hints(rules, text: str, pieces: TokenizedText, tags: tuple[str, ...]) -
     by_id = {e.id: e for e in prediction.entities}
     links = {((by_id[r.head].start, by_id[r.head].end), (by_id[r.tail].start, by_id[r.tail].end))
              for r in prediction.relations}
-    return RuleHints(rule_piece_tags(pieces, [(e.start, e.end, e.label) for e in prediction.entities], tags), links)
+    return RuleHints(rule_piece_tags(pieces, [(e.start, e.end, e.label) for e in prediction.entities], tags), links,
+                     prediction)
+
+
+def span_probability(encoded: EncodedText, tags: tuple[str, ...], first: int, last: int, label: str) -> float:
+    """The model's mean probability of B-label, I-label … over pieces first..last (a score for spans it
+    did not propose itself, e.g. rule spans under a hybrid config)."""
+    lp = encoded.tag_log_probs
+    b, i = tags.index(f"B-{label}"), tags.index(f"I-{label}")
+    cols = torch.tensor([b] + [i] * (last - first), dtype=torch.long)
+    return float(torch.exp(lp[torch.arange(first, last + 1), cols]).mean())
+
+
+def merge_sources(found: list[tuple[int, int, str, float]], rule_prediction: Prediction | None,
+                  pieces: TokenizedText, encoded: EncodedText, c: ModelConfig) -> list[tuple[int, int, int, int, str, float]]:
+    """Entity spans under the config's span_sources: (start, end, first piece, last piece, label, score).
+
+    Model spans of model-sourced labels are kept; rule spans of rule-sourced labels are added unless they
+    overlap a kept model span (the model's own spans take precedence). Sorted by position.
+    """
+    out = []
+    for f, l, label, score in found:
+        if c.source_of_span(label) == "model":
+            out.append((int(pieces.starts[f]), int(pieces.ends[l]), f, l, label, score))
+    if rule_prediction is not None and "rules" in c.span_sources.values():
+        taken = np.zeros(max([x[1] for x in out] + [sp.end for sp in rule_prediction.entities], default=0), dtype=bool)
+        for s, e, *_ in out:
+            taken[s:e] = True
+        for sp in rule_prediction.entities:
+            if c.source_of_span(sp.label) != "rules" or taken[sp.start:sp.end].any():
+                continue
+            rng = piece_range(pieces, sp.start, sp.end)
+            if rng is None:
+                continue
+            out.append((sp.start, sp.end, rng[0], rng[1], sp.label,
+                        span_probability(encoded, c.tags, rng[0], rng[1], sp.label)))
+            taken[sp.start:sp.end] = True
+    out.sort(key=lambda x: (x[0], x[1]))
+    return out
 
 
 def viterbi_np(log_probs: np.ndarray, trans: np.ndarray, start: np.ndarray) -> np.ndarray:
@@ -223,14 +270,23 @@ class ModelEngine:
 
     name = "model"
 
-    def __init__(self, directory: str | Path, *, batch_size: int = 16):
+    #: config fields that only change decoding, so they may be overridden when loading (research use)
+    DECODING_FIELDS = ("span_sources", "relation_sources", "relation_threshold")
+
+    def __init__(self, directory: str | Path, *, batch_size: int = 16, **decoding: Any):
         start = time.perf_counter()
         self.directory = Path(directory)
         self.model, self.tokenizer = load_model_directory(self.directory)
+        unknown = sorted(set(decoding) - set(self.DECODING_FIELDS))
+        if unknown:
+            raise TypeError(f"ModelEngine: unknown option(s) {', '.join(unknown)}; decoding options that may be "
+                            f"overridden: {', '.join(self.DECODING_FIELDS)}")
+        if decoding:
+            self.model.config = dataclasses.replace(self.model.config, **decoding)
         self.config = self.model.config
         self.batch_size = batch_size
         self.rules = None
-        if self.config.rule_features:
+        if self.config.uses_rule_output:
             from ..rules import RuleEngine
 
             self.rules = RuleEngine()
@@ -254,31 +310,46 @@ def quantize_dynamic_int8(engine: "ModelEngine") -> None:
 def predict_text(model: SpanRelationModel, tokenizer, text: str, *, batch_size: int = 16, rules=None) -> Prediction:
     """Spans, then relations, for one text (model in eval mode, no grad).
 
-    A model trained with rule features needs `rules` (a RuleEngine): its output is an input here.
+    A model that uses the rule engine's output (rule features, or labels sourced from the rules) needs
+    `rules` (a RuleEngine); one is made if none is given.
     """
     c = model.config
     pieces = tokenize(tokenizer, text, c.tokenization)
     hints = None
-    if c.rule_features:
+    if c.uses_rule_output:
         if rules is None:
             from ..rules import RuleEngine
 
             rules = RuleEngine()
         hints = rule_hints(rules, text, pieces, c.tags)
-    encoded = encode_text(model, pieces, batch_size, hints.tags if hints else None)
-    found = decode_spans(encoded, c.tags)
+    encoded = encode_text(model, pieces, batch_size, hints.tags if hints is not None and c.rule_features else None)
+    merged = merge_sources(decode_spans(encoded, c.tags), hints.prediction if hints else None, pieces, encoded, c)
     entities: list[Span] = []
-    for k, (f, l, label, score) in enumerate(found):
-        s, e = int(pieces.starts[f]), int(pieces.ends[l])
+    for k, (s, e, _, _, label, score) in enumerate(merged):
         norm = normalize_span(text, s, e) if label == "VALUE" else None
         entities.append(Span(f"T{k + 1}", label, s, e, text[s:e], round(score, 4), norm))
     labels = [sp.label for sp in entities]
-    spans = [(f, l, label) for f, l, label, _ in found]
+    spans = [(f, l, label) for _, _, f, l, label, _ in merged]
     pairs = candidate_pairs(labels, span_sentences(split_sentences(text), entities), [f for f, _, _ in spans],
                             c.max_pair_tokens)
-    flags = [hints.linked(entities[h], entities[t]) for h, t, _ in pairs] if hints is not None else None
-    logits, pairs = link(model, encoded.states, spans, pairs, flags)
-    chosen, orphans = select_relations(logits, pairs, labels, c.relation_threshold)
+    from_rules = {rel for rel in c.relation_labels if c.source_of_relation(rel) == "rules"}
+    rule_pairs: list[tuple[int, int, int]] = []
+    if from_rules and hints is not None and hints.prediction is not None:
+        index = {(sp.start, sp.end, sp.label): i for i, sp in enumerate(entities)}
+        by_id = {sp.id: sp for sp in hints.prediction.entities}
+        for r in hints.prediction.relations:
+            h, t = by_id[r.head], by_id[r.tail]
+            hi, ti = index.get((h.start, h.end, h.label)), index.get((t.start, t.end, t.label))
+            key = PAIR_INDEX.get((h.label, t.label))
+            if r.label in from_rules and hi is not None and ti is not None and key is not None and key[1] == r.label:
+                rule_pairs.append((hi, ti, key[0]))
+    model_pairs = [p for p in pairs if PAIR_TYPES[p[2]][0] not in from_rules]
+    scored = model_pairs + sorted(set(rule_pairs))
+    flags = [hints.linked(entities[h], entities[t]) for h, t, _ in scored] if hints is not None and c.rule_features else None
+    logits, _ = link(model, encoded.states, spans, scored, flags)
+    chosen, orphans = select_relations(logits[:len(model_pairs)], model_pairs, labels, c.relation_threshold)
+    probs = torch.sigmoid(logits[len(model_pairs):]).tolist()
+    chosen += [(h, t, PAIR_TYPES[k][0], probs[j]) for j, (h, t, k) in enumerate(scored[len(model_pairs):])]
     chosen.sort(key=lambda r: (entities[r[1]].start, entities[r[0]].start, r[2]))
     relations = [Relation(f"R{i + 1}", rel, entities[h].id, entities[t].id, round(score, 4))
                  for i, (h, t, rel, score) in enumerate(chosen)]
