@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 import shutil
 from pathlib import Path
 
@@ -319,3 +320,32 @@ def test_hybrid_sources_are_validated_with_the_valid_options(trained, encoder_di
     out = tmp_path / "hybrid"
     train(_config(encoder_dir, out, epochs=1, span_sources={"DOC": "rules"}), log=lambda m: None)
     assert ModelEngine(out).config.span_sources == {"DOC": "rules"}
+
+
+def test_score_calibration_maps_scores_and_changes_no_decision(trained, docs):
+    plain = ModelEngine(trained[0]).predict(docs[0].text)
+    mapped = ModelEngine(trained[0], score_calibration={"entities": [0.5, -1.0], "relations": [2.0, 0.5]})
+    calibrated = mapped.predict(docs[0].text)
+    key = lambda p: ([(e.start, e.end, e.label) for e in p.entities], [(r.head, r.tail, r.label) for r in p.relations])
+    assert key(plain) == key(calibrated)
+    c = mapped.config
+    for a, b in zip(plain.entities, calibrated.entities):
+        assert b.score == pytest.approx(round(c.calibrated("entities", a.score), 4), abs=2e-4)
+    assert c.calibrated("entities", 0.9) > c.calibrated("entities", 0.5)  # monotone
+    with pytest.raises(ValueError, match="score_calibration"):
+        ModelEngine(trained[0], score_calibration={"spans": [1.0, 0.0]})
+
+
+def test_calibration_fit_recovers_a_known_map():
+    import random
+
+    from training.calibrate import fit_platt
+
+    rng = random.Random(0)
+    pairs = []
+    for _ in range(4000):
+        s = rng.uniform(0.01, 0.99)
+        z = 0.5 * math.log(s / (1 - s)) - 1.0  # the true probability of being right
+        pairs.append((s, rng.random() < 1 / (1 + math.exp(-z))))
+    a, b = fit_platt(pairs)
+    assert a == pytest.approx(0.5, abs=0.12) and b == pytest.approx(-1.0, abs=0.15)

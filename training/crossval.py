@@ -35,11 +35,10 @@ GOLD_FILES = [ANN / "reports.jsonl", ANN / "gov-work-reports.jsonl"]
 SILVER_FILE = ANN / "silver.jsonl"
 
 
-def calibration(gold: list[Document], preds: list[Document], bins: int = 10) -> dict:
-    """Expected calibration error of entity and relation scores (correct = exact match in gold)."""
-    out = {}
+def scored_items(gold: list[Document], preds: list[Document]) -> dict[str, list[tuple[float, bool]]]:
+    """(score, correct) of every predicted entity and relation; correct = exact match in gold."""
     by_id = {d.id: d for d in gold}
-    items = {"entities": [], "relations": []}
+    items: dict[str, list[tuple[float, bool]]] = {"entities": [], "relations": []}
     for p in preds:
         g = by_id[p.id]
         gold_spans = {(e.start, e.end, e.label) for e in g.entities}
@@ -48,6 +47,17 @@ def calibration(gold: list[Document], preds: list[Document], bins: int = 10) -> 
         gold_rels = {((ge[r.head].start, ge[r.head].end), (ge[r.tail].start, ge[r.tail].end), r.label) for r in g.relations}
         items["relations"] += [(r.score, ((pe[r.head].start, pe[r.head].end), (pe[r.tail].start, pe[r.tail].end), r.label)
                                 in gold_rels) for r in p.relations if r.score is not None]
+    return items
+
+
+def calibration(gold: list[Document], preds: list[Document], bins: int = 10) -> dict:
+    """Expected calibration error of entity and relation scores (correct = exact match in gold)."""
+    return calibration_of_items(scored_items(gold, preds), bins)
+
+
+def calibration_of_items(items: dict[str, list[tuple[float, bool]]], bins: int = 10) -> dict:
+    """ECE and the reliability table of (score, correct) pairs, per kind, over equal-width bins."""
+    out = {}
     for kind, pairs in items.items():
         table = []
         ece = 0.0

@@ -6,6 +6,7 @@ Stored as `config.json` in a model directory next to `model.safetensors` and
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -15,6 +16,7 @@ from ..schema import ENTITY_LABELS, RELATION_RULES, SCHEMA_VERSION
 MODEL_FORMAT = "fazhi_ie-span-relation/1"
 TOKENIZATION_MODES = ("char", "subword")
 SOURCES = ("model", "rules")
+SCORE_KINDS = ("entities", "relations")
 
 
 class ModelDirectoryError(RuntimeError):
@@ -76,6 +78,7 @@ class ModelConfig:
     rule_feature_layer: int = 0
     span_sources: dict[str, str] = field(default_factory=dict)
     relation_sources: dict[str, str] = field(default_factory=dict)
+    score_calibration: dict[str, list[float]] = field(default_factory=dict)
     format: str = MODEL_FORMAT
     training: dict[str, Any] = field(default_factory=dict)
 
@@ -89,6 +92,24 @@ class ModelConfig:
         if not 1 <= self.window_stride <= self.window_tokens - 2:
             raise ValueError(f"window_stride must be in 1..window_tokens-2, got {self.window_stride}")
         check_sources(self.span_sources, self.relation_sources, self.entity_labels, self.relation_labels)
+        for kind, ab in self.score_calibration.items():
+            if kind not in SCORE_KINDS or not (isinstance(ab, list) and len(ab) == 2
+                                               and all(isinstance(x, (int, float)) for x in ab)):
+                raise ValueError(f"score_calibration: {kind!r}: {ab!r}; expected {{kind: [a, b]}} with kind in "
+                                 f"{', '.join(SCORE_KINDS)}")
+
+    def calibrated(self, kind: str, score: float) -> float:
+        """The reported score: sigmoid(a * logit(score) + b) with the fitted [a, b] of `kind`, if any.
+
+        Monotone, and applied after every decision is made, so it changes what scores say, never what
+        is predicted. Fitted on cross-validated held-out predictions (training/calibrate.py).
+        """
+        ab = self.score_calibration.get(kind)
+        if not ab:
+            return score
+        p = min(max(score, 1e-6), 1 - 1e-6)
+        z = ab[0] * math.log(p / (1 - p)) + ab[1]
+        return 1.0 / (1.0 + math.exp(-z)) if z >= 0 else math.exp(z) / (1.0 + math.exp(z))
 
     def source_of_span(self, label: str) -> str:
         """'model' or 'rules': which engine supplies the spans of this entity label."""

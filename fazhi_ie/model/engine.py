@@ -271,7 +271,7 @@ class ModelEngine:
     name = "model"
 
     #: config fields that only change decoding, so they may be overridden when loading (research use)
-    DECODING_FIELDS = ("span_sources", "relation_sources", "relation_threshold")
+    DECODING_FIELDS = ("span_sources", "relation_sources", "relation_threshold", "score_calibration")
 
     def __init__(self, directory: str | Path, *, batch_size: int = 16, **decoding: Any):
         start = time.perf_counter()
@@ -327,7 +327,7 @@ def predict_text(model: SpanRelationModel, tokenizer, text: str, *, batch_size: 
     entities: list[Span] = []
     for k, (s, e, _, _, label, score) in enumerate(merged):
         norm = normalize_span(text, s, e) if label == "VALUE" else None
-        entities.append(Span(f"T{k + 1}", label, s, e, text[s:e], round(score, 4), norm))
+        entities.append(Span(f"T{k + 1}", label, s, e, text[s:e], round(c.calibrated("entities", score), 4), norm))
     labels = [sp.label for sp in entities]
     spans = [(f, l, label) for _, _, f, l, label, _ in merged]
     pairs = candidate_pairs(labels, span_sentences(split_sentences(text), entities), [f for f, _, _ in spans],
@@ -351,7 +351,7 @@ def predict_text(model: SpanRelationModel, tokenizer, text: str, *, batch_size: 
     probs = torch.sigmoid(logits[len(model_pairs):]).tolist()
     chosen += [(h, t, PAIR_TYPES[k][0], probs[j]) for j, (h, t, k) in enumerate(scored[len(model_pairs):])]
     chosen.sort(key=lambda r: (entities[r[1]].start, entities[r[0]].start, r[2]))
-    relations = [Relation(f"R{i + 1}", rel, entities[h].id, entities[t].id, round(score, 4))
+    relations = [Relation(f"R{i + 1}", rel, entities[h].id, entities[t].id, round(c.calibrated("relations", score), 4))
                  for i, (h, t, rel, score) in enumerate(chosen)]
     dropped = []
     if orphans:
