@@ -82,6 +82,8 @@ class TrainConfig:
                                   "either way and scores the rule spans)")
     relation_sources: dict = _opt({}, "decoding hybrid: relation label -> 'model' or 'rules' (HAS_VALUE is "
                                       "always the model's: every VALUE gets exactly one head)")
+    span_precedence: str = _opt("model", "decoding hybrid: where a model span and a rule span overlap, the "
+                                         "one from this source ('model' or 'rules') is kept")
     seed: int = _opt(13, "seed for initialisation, shuffling, dropout and document sampling")
     threads: int = _opt(0, "torch CPU threads (0: torch's default)")
     save_dtype: str = _opt("float16", "dtype of the saved weights: float16 or float32")
@@ -134,6 +136,8 @@ class TrainConfig:
             problems.append("train_files must be a non-empty list of paths")
         try:
             check_sources(self.span_sources, self.relation_sources)
+            if self.span_precedence not in ("model", "rules"):
+                problems.append(f"span_precedence {self.span_precedence!r}; valid: model, rules")
         except ValueError as exc:
             problems.append(str(exc))
         if problems:
@@ -267,6 +271,7 @@ def build_model(config: TrainConfig) -> tuple[SpanRelationModel, Any]:
         c = model.config
         c.relation_threshold = config.relation_threshold
         c.span_sources, c.relation_sources = dict(config.span_sources), dict(config.relation_sources)
+        c.span_precedence = config.span_precedence
         if c.tokenization != config.tokenization or c.num_hidden_layers != config.num_layers:
             print(f"fazhi-ie train: --init model has tokenization={c.tokenization}, layers={c.num_hidden_layers}; "
                   "these come from the model, not the config", file=sys.stderr)
@@ -283,7 +288,8 @@ def build_model(config: TrainConfig) -> tuple[SpanRelationModel, Any]:
         window_tokens=config.window_tokens, window_stride=config.window_stride, relation_dim=config.relation_dim,
         max_pair_tokens=config.max_pair_tokens, relation_threshold=config.relation_threshold,
         rule_features=config.rule_features, rule_feature_layer=config.freeze_layers,
-        span_sources=dict(config.span_sources), relation_sources=dict(config.relation_sources))
+        span_sources=dict(config.span_sources), relation_sources=dict(config.relation_sources),
+        span_precedence=config.span_precedence)
     torch.manual_seed(config.seed)
     model = SpanRelationModel(mc)
     init_weights(model)

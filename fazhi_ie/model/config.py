@@ -78,6 +78,7 @@ class ModelConfig:
     rule_feature_layer: int = 0
     span_sources: dict[str, str] = field(default_factory=dict)
     relation_sources: dict[str, str] = field(default_factory=dict)
+    span_precedence: str = "model"
     score_calibration: dict[str, list[float]] = field(default_factory=dict)
     format: str = MODEL_FORMAT
     training: dict[str, Any] = field(default_factory=dict)
@@ -92,6 +93,8 @@ class ModelConfig:
         if not 1 <= self.window_stride <= self.window_tokens - 2:
             raise ValueError(f"window_stride must be in 1..window_tokens-2, got {self.window_stride}")
         check_sources(self.span_sources, self.relation_sources, self.entity_labels, self.relation_labels)
+        if self.span_precedence not in SOURCES:
+            raise ValueError(f"span_precedence {self.span_precedence!r}; valid: {', '.join(SOURCES)}")
         for kind, ab in self.score_calibration.items():
             if kind not in SCORE_KINDS or not (isinstance(ab, list) and len(ab) == 2
                                                and all(isinstance(x, (int, float)) for x in ab)):

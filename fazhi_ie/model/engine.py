@@ -133,26 +133,29 @@ def merge_sources(found: list[tuple[int, int, str, float]], rule_prediction: Pre
                   pieces: TokenizedText, encoded: EncodedText, c: ModelConfig) -> list[tuple[int, int, int, int, str, float]]:
     """Entity spans under the config's span_sources: (start, end, first piece, last piece, label, score).
 
-    Model spans of model-sourced labels are kept; rule spans of rule-sourced labels are added unless they
-    overlap a kept model span (the model's own spans take precedence). Sorted by position.
+    Model spans of model-sourced labels and rule spans of rule-sourced labels are merged; where two
+    overlap, the source named by `span_precedence` wins. Rule spans are scored by the tagger
+    (`span_probability`). Sorted by position.
     """
-    out = []
-    for f, l, label, score in found:
-        if c.source_of_span(label) == "model":
-            out.append((int(pieces.starts[f]), int(pieces.ends[l]), f, l, label, score))
+    model_spans = [(int(pieces.starts[f]), int(pieces.ends[l]), f, l, label, score)
+                   for f, l, label, score in found if c.source_of_span(label) == "model"]
+    rule_spans = []
     if rule_prediction is not None and "rules" in c.span_sources.values():
-        taken = np.zeros(max([x[1] for x in out] + [sp.end for sp in rule_prediction.entities], default=0), dtype=bool)
-        for s, e, *_ in out:
-            taken[s:e] = True
         for sp in rule_prediction.entities:
-            if c.source_of_span(sp.label) != "rules" or taken[sp.start:sp.end].any():
-                continue
-            rng = piece_range(pieces, sp.start, sp.end)
-            if rng is None:
-                continue
-            out.append((sp.start, sp.end, rng[0], rng[1], sp.label,
-                        span_probability(encoded, c.tags, rng[0], rng[1], sp.label)))
-            taken[sp.start:sp.end] = True
+            rng = piece_range(pieces, sp.start, sp.end) if c.source_of_span(sp.label) == "rules" else None
+            if rng is not None:
+                rule_spans.append((sp.start, sp.end, rng[0], rng[1], sp.label,
+                                   span_probability(encoded, c.tags, rng[0], rng[1], sp.label)))
+    first, second = (model_spans, rule_spans) if c.span_precedence == "model" else (rule_spans, model_spans)
+    out = list(first)
+    if second:
+        taken = np.zeros(max(x[1] for x in first + second), dtype=bool)
+        for s, e, *_ in first:
+            taken[s:e] = True
+        for span in second:
+            if not taken[span[0]:span[1]].any():
+                out.append(span)
+                taken[span[0]:span[1]] = True
     out.sort(key=lambda x: (x[0], x[1]))
     return out
 
@@ -271,7 +274,8 @@ class ModelEngine:
     name = "model"
 
     #: config fields that only change decoding, so they may be overridden when loading (research use)
-    DECODING_FIELDS = ("span_sources", "relation_sources", "relation_threshold", "score_calibration")
+    DECODING_FIELDS = ("span_sources", "relation_sources", "span_precedence", "relation_threshold",
+                       "score_calibration")
 
     def __init__(self, directory: str | Path, *, batch_size: int = 16, **decoding: Any):
         start = time.perf_counter()
