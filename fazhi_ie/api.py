@@ -82,8 +82,8 @@ def _as_document(item: PipeInput, position: int) -> Document:
 def load(path: str | Path | None = None, engine: str | None = None) -> Pipeline:
     """Load an extractor and return a `Pipeline` (call it on a text).
 
-    `engine=None` picks the default (`fazhi_ie.engines.default_engine_name()`: 'rules' unless
-    $FAZHI_IE_ENGINE says otherwise); `engine="model"` with no path loads the shipped model, and
+    `engine=None` picks the default (`fazhi_ie.engines.default_engine_name()`: the shipped model
+    unless $FAZHI_IE_ENGINE says otherwise); `engine="model"` with no path loads the shipped model, and
     giving a model directory as `path` implies the 'model' engine. The engine is built once here and reused for every call.
     """
     if engine is None:

@@ -15,7 +15,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Optional, Sequence
 
 import numpy as np
 import torch
@@ -77,13 +77,16 @@ class TrainConfig:
     rule_features: bool = _opt(True, "feed the rule engine's tags and links to the network as input features (a "
                                      "hybrid: the model learns where the rules are right); injected above the "
                                      "frozen layers")
-    span_sources: dict = _opt({}, "decoding hybrid: entity label -> 'model' or 'rules', which engine supplies "
-                                  "that label's spans (default model; the tagger is trained on every label "
-                                  "either way and scores the rule spans)")
-    relation_sources: dict = _opt({}, "decoding hybrid: relation label -> 'model' or 'rules' (HAS_VALUE is "
-                                      "always the model's: every VALUE gets exactly one head)")
-    span_precedence: str = _opt("model", "decoding hybrid: where a model span and a rule span overlap, the "
-                                         "one from this source ('model' or 'rules') is kept")
+    span_sources: Optional[dict] = _opt(None, "decoding hybrid: entity label -> 'model' or 'rules', which engine "
+                                              "supplies that label's spans (the tagger is trained on every label "
+                                              "either way and scores the rule spans); unset: the --init model's, "
+                                              "else every label from the model")
+    relation_sources: Optional[dict] = _opt(None, "decoding hybrid: relation label -> 'model' or 'rules' (HAS_VALUE "
+                                                  "is always the model's: every VALUE gets exactly one head); unset: "
+                                                  "the --init model's, else every relation from the model")
+    span_precedence: Optional[str] = _opt(None, "decoding hybrid: where a model span and a rule span overlap, the "
+                                                "one from this source ('model' or 'rules') is kept; unset: the "
+                                                "--init model's, else 'model'")
     seed: int = _opt(13, "seed for initialisation, shuffling, dropout and document sampling")
     threads: int = _opt(0, "torch CPU threads (0: torch's default)")
     save_dtype: str = _opt("float16", "dtype of the saved weights: float16 or float32")
@@ -135,8 +138,8 @@ class TrainConfig:
         if not isinstance(self.train_files, list) or not self.train_files:
             problems.append("train_files must be a non-empty list of paths")
         try:
-            check_sources(self.span_sources, self.relation_sources)
-            if self.span_precedence not in ("model", "rules"):
+            check_sources(self.span_sources or {}, self.relation_sources or {})
+            if self.span_precedence not in (None, "model", "rules"):
                 problems.append(f"span_precedence {self.span_precedence!r}; valid: model, rules")
         except ValueError as exc:
             problems.append(str(exc))
@@ -270,8 +273,13 @@ def build_model(config: TrainConfig) -> tuple[SpanRelationModel, Any]:
         model, tokenizer = load_model_directory(config.resolve(config.init_model))
         c = model.config
         c.relation_threshold = config.relation_threshold
-        c.span_sources, c.relation_sources = dict(config.span_sources), dict(config.relation_sources)
-        c.span_precedence = config.span_precedence
+        for name in ("span_sources", "relation_sources", "span_precedence"):
+            if getattr(config, name) is not None:
+                setattr(c, name, getattr(config, name))
+        if c.score_calibration:
+            print("fazhi-ie train: the --init model's score calibration does not fit the retrained model and is "
+                  "dropped; refit it with training/calibrate.py on held-out predictions", file=sys.stderr)
+            c.score_calibration = {}
         if c.tokenization != config.tokenization or c.num_hidden_layers != config.num_layers:
             print(f"fazhi-ie train: --init model has tokenization={c.tokenization}, layers={c.num_hidden_layers}; "
                   "these come from the model, not the config", file=sys.stderr)
@@ -288,8 +296,8 @@ def build_model(config: TrainConfig) -> tuple[SpanRelationModel, Any]:
         window_tokens=config.window_tokens, window_stride=config.window_stride, relation_dim=config.relation_dim,
         max_pair_tokens=config.max_pair_tokens, relation_threshold=config.relation_threshold,
         rule_features=config.rule_features, rule_feature_layer=config.freeze_layers,
-        span_sources=dict(config.span_sources), relation_sources=dict(config.relation_sources),
-        span_precedence=config.span_precedence)
+        span_sources=dict(config.span_sources or {}), relation_sources=dict(config.relation_sources or {}),
+        span_precedence=config.span_precedence or "model")
     torch.manual_seed(config.seed)
     model = SpanRelationModel(mc)
     init_weights(model)

@@ -175,6 +175,24 @@ def test_continue_training_from_a_model_directory(trained, tmp_path, encoder_dir
     assert (out / "model.safetensors").exists() and summary["best_epoch"] == 1
 
 
+def test_continued_training_keeps_the_decoding_hybrid_and_drops_a_stale_calibration(trained, tmp_path, encoder_dir,
+                                                                                      capsys):
+    start = tmp_path / "start"
+    shutil.copytree(trained[0], start)
+    data = json.loads((start / "config.json").read_text())
+    data.update(span_sources={"REGION": "rules"}, span_precedence="rules",
+                score_calibration={"entities": [0.5, 0.0]})
+    (start / "config.json").write_text(json.dumps(data))
+    inherited = tmp_path / "inherited"
+    train(_config(encoder_dir, inherited, epochs=1, init_model=str(start)), log=lambda m: None)
+    config = ModelEngine(inherited).config
+    assert config.span_sources == {"REGION": "rules"} and config.span_precedence == "rules"
+    assert config.score_calibration == {} and "calibrate.py" in capsys.readouterr().err
+    changed = tmp_path / "changed"
+    train(_config(encoder_dir, changed, epochs=1, init_model=str(start), span_sources={}), log=lambda m: None)
+    assert ModelEngine(changed).config.span_sources == {}
+
+
 @pytest.mark.parametrize("damage, message", [
     ("no_weights", "model.safetensors is missing"),
     ("corrupt_weights", "unreadable or corrupt"),
@@ -248,10 +266,17 @@ def test_rule_features_are_inputs_of_the_hybrid_model(trained, docs):
     assert float(weights.detach().abs().sum()) > 0, "the rule-tag embedding was trained (it starts at zero)"
 
 
-def test_default_engine_is_rules_unless_configured(monkeypatch):
+def test_default_engine_is_the_shipped_model_unless_configured(monkeypatch):
+    import fazhi_ie.engines as engines
     from fazhi_ie.engines import default_engine_name
 
     monkeypatch.delenv("FAZHI_IE_ENGINE", raising=False)
+    monkeypatch.delenv("FAZHI_IE_MODEL", raising=False)
+    assert default_engine_name() == "model"
+    monkeypatch.setattr(engines, "default_model_path", lambda: None)
+    assert default_engine_name() == "rules", "without an installed model the rules are the default"
+    monkeypatch.undo()
+    monkeypatch.setenv("FAZHI_IE_ENGINE", "rules")
     assert default_engine_name() == "rules"
     monkeypatch.setenv("FAZHI_IE_ENGINE", "model")
     assert default_engine_name() == "model"
@@ -267,11 +292,13 @@ def test_shipped_model_loads_offline_and_extracts_the_sample(monkeypatch):
     from fazhi_ie.engines import default_model_path
 
     monkeypatch.delenv("FAZHI_IE_MODEL", raising=False)
-    path = default_model_path()
-    if path is None:
-        pytest.skip("no model is shipped in fazhi_ie/models/default")
-    nlp = fazhi_ie.load(engine="model")
+    monkeypatch.delenv("FAZHI_IE_ENGINE", raising=False)
+    assert default_model_path() is not None, "the package ships fazhi_ie/models/default"
+    nlp = fazhi_ie.load()
     assert nlp.engine.name == "model" and nlp.engine.config.schema_version == fazhi_ie.SCHEMA_VERSION
+    config = nlp.engine.config
+    assert config.span_precedence == "rules" and config.source_of_span("VALUE") == "model"
+    assert set(config.score_calibration) == {"entities", "relations"}
     sample = resources.files("fazhi_ie.data").joinpath("sample_report.txt").read_text(encoding="utf-8")
     doc = nlp(sample, meta={"region": "兰州市城关区", "year": 2023})
     assert validate_record(doc.to_dict()) == []

@@ -31,6 +31,8 @@ from fazhi_ie.model import ModelEngine  # noqa: E402
 from fazhi_ie.pipeline import annotate  # noqa: E402
 
 GOLD_FILE = ROOT / "data" / "annotations" / "reports.jsonl"
+#: what a policy leaves unset: the network alone, whatever the fold model's own config says
+PLAIN = {"span_sources": {}, "relation_sources": {}, "span_precedence": "model"}
 
 
 def criterion(report) -> float:
@@ -78,7 +80,7 @@ def main() -> int:
         g = gold[fold]
         preds["rules"][fold] = annotate(Document(g.id, g.text, g.meta), engine=rules)
         for name, policy in policies.items():
-            engine = ModelEngine(fold_models[fold], **policy)
+            engine = ModelEngine(fold_models[fold], **{**PLAIN, **policy})
             preds.setdefault(name, {})[fold] = annotate(Document(g.id, g.text, g.meta), engine=engine)
         print(f"{fold}: {len(policies)} policies decoded ({time.perf_counter() - started:.0f} s)", flush=True)
 
