@@ -196,6 +196,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         from .pipeline import annotate
 
         engine = load_engine(args.engine, args.model)
+        seen = sorted({d.id for d in gold} & set(getattr(engine, "trained_on", ())))
+        if seen:
+            print(f"fazhi-ie evaluate: warning: {len(seen)} of the {len(gold)} gold documents were in this model's "
+                  f"training data ({', '.join(seen[:5])}{', …' if len(seen) > 5 else ''}), so these scores are "
+                  "in-sample and flattering; held-out scores come from training/crossval.py (MODEL_CARD.md)",
+                  file=sys.stderr)
         pred = [annotate(Document(d.id, d.text, d.meta), engine=engine) for d in gold]
     report = evaluate(gold, pred, bootstrap=args.bootstrap, seed=args.seed)
     if args.json:

@@ -376,3 +376,13 @@ def test_calibration_fit_recovers_a_known_map():
         pairs.append((s, rng.random() < 1 / (1 + math.exp(-z))))
     a, b = fit_platt(pairs)
     assert a == pytest.approx(0.5, abs=0.12) and b == pytest.approx(-1.0, abs=0.15)
+
+
+def test_evaluating_a_model_on_its_training_documents_warns(trained, capsys):
+    from fazhi_ie.cli import main
+
+    assert "fx-1" in ModelEngine(trained[0]).trained_on
+    assert main(["evaluate", "--gold", str(GOLD), "--engine", "model", "--model", str(trained[0]),
+                 "--bootstrap", "0"]) == 0
+    err = capsys.readouterr().err
+    assert "in-sample" in err and "fx-1" in err

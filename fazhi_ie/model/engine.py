@@ -296,6 +296,11 @@ class ModelEngine:
             self.rules = RuleEngine()
         self.load_seconds = time.perf_counter() - start
 
+    @property
+    def trained_on(self) -> frozenset[str]:
+        """Ids of the documents the model was trained on (from config.json), to keep evaluations held out."""
+        return frozenset(self.config.training.get("train_docs", ()))
+
     def predict(self, text: str) -> Prediction:
         with torch.inference_mode():
             return predict_text(self.model, self.tokenizer, text, batch_size=self.batch_size, rules=self.rules)
