@@ -160,6 +160,24 @@ def merge_sources(found: list[tuple[int, int, str, float]], rule_prediction: Pre
     return out
 
 
+def rule_relation_pairs(rule_prediction: Prediction | None, entities: list[Span],
+                        labels: set[str]) -> list[tuple[int, int, int]]:
+    """(head index, tail index, pair type) of the rules' relations with a label in `labels` whose head and
+    tail are both among `entities` (same span and label), sorted: rule-sourced relations under a hybrid."""
+    if not labels or rule_prediction is None:
+        return []
+    index = {(sp.start, sp.end, sp.label): i for i, sp in enumerate(entities)}
+    by_id = {sp.id: sp for sp in rule_prediction.entities}
+    out = set()
+    for r in rule_prediction.relations:
+        h, t = by_id[r.head], by_id[r.tail]
+        hi, ti = index.get((h.start, h.end, h.label)), index.get((t.start, t.end, t.label))
+        key = PAIR_INDEX.get((h.label, t.label))
+        if r.label in labels and hi is not None and ti is not None and key is not None and key[1] == r.label:
+            out.add((hi, ti, key[0]))
+    return sorted(out)
+
+
 def viterbi_np(log_probs: np.ndarray, trans: np.ndarray, start: np.ndarray) -> np.ndarray:
     """Constrained BIO decoding in numpy (trans and start hold 0 or -inf-like penalties)."""
     t, n = log_probs.shape
@@ -342,18 +360,8 @@ def predict_text(model: SpanRelationModel, tokenizer, text: str, *, batch_size: 
     pairs = candidate_pairs(labels, span_sentences(split_sentences(text), entities), [f for f, _, _ in spans],
                             c.max_pair_tokens)
     from_rules = {rel for rel in c.relation_labels if c.source_of_relation(rel) == "rules"}
-    rule_pairs: list[tuple[int, int, int]] = []
-    if from_rules and hints is not None and hints.prediction is not None:
-        index = {(sp.start, sp.end, sp.label): i for i, sp in enumerate(entities)}
-        by_id = {sp.id: sp for sp in hints.prediction.entities}
-        for r in hints.prediction.relations:
-            h, t = by_id[r.head], by_id[r.tail]
-            hi, ti = index.get((h.start, h.end, h.label)), index.get((t.start, t.end, t.label))
-            key = PAIR_INDEX.get((h.label, t.label))
-            if r.label in from_rules and hi is not None and ti is not None and key is not None and key[1] == r.label:
-                rule_pairs.append((hi, ti, key[0]))
     model_pairs = [p for p in pairs if PAIR_TYPES[p[2]][0] not in from_rules]
-    scored = model_pairs + sorted(set(rule_pairs))
+    scored = model_pairs + (rule_relation_pairs(hints.prediction, entities, from_rules) if hints else [])
     flags = [hints.linked(entities[h], entities[t]) for h, t, _ in scored] if hints is not None and c.rule_features else None
     logits, _ = link(model, encoded.states, spans, scored, flags)
     chosen, orphans = select_relations(logits[:len(model_pairs)], model_pairs, labels, c.relation_threshold)
