@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from .document import Document
-from .model.config import TOKENIZATION_MODES, ModelConfig, ModelDirectoryError, check_sources
+from .model.config import TOKENIZATION_MODES, ModelConfig, ModelDirectoryError, check_decoding
 from .model.engine import (candidate_pairs, load_model_directory, predict_text, rule_hints,
                            save_model_directory, span_sentences)
 from .model.network import PAIR_TYPES, SpanRelationModel, init_weights
@@ -138,9 +138,7 @@ class TrainConfig:
         if not isinstance(self.train_files, list) or not self.train_files:
             problems.append("train_files must be a non-empty list of paths")
         try:
-            check_sources(self.span_sources or {}, self.relation_sources or {})
-            if self.span_precedence not in (None, "model", "rules"):
-                problems.append(f"span_precedence {self.span_precedence!r}; valid: model, rules")
+            check_decoding(self.span_sources or {}, self.relation_sources or {}, self.span_precedence or "model")
         except ValueError as exc:
             problems.append(str(exc))
         if problems:

@@ -23,9 +23,11 @@ class ModelDirectoryError(RuntimeError):
     """A model directory that is missing, incomplete, corrupt or built for another schema."""
 
 
-def check_sources(span_sources: Any, relation_sources: Any, entity_labels: Sequence[str] = ENTITY_LABELS,
-                  relation_labels: Sequence[str] = tuple(RELATION_RULES)) -> None:
-    """Raise ValueError unless both map some of their labels to one of SOURCES (the decoding hybrid).
+def check_decoding(span_sources: Any, relation_sources: Any, span_precedence: str = "model",
+                   entity_labels: Sequence[str] = ENTITY_LABELS,
+                   relation_labels: Sequence[str] = tuple(RELATION_RULES)) -> None:
+    """Raise ValueError unless the decoding hybrid is valid: both source maps send some of their labels
+    to one of SOURCES, and span_precedence is one of SOURCES.
 
     HAS_VALUE always comes from the model: its softmax over heads gives every VALUE exactly one head.
     """
@@ -40,6 +42,8 @@ def check_sources(span_sources: Any, relation_sources: Any, entity_labels: Seque
                 raise ValueError(f"{name}[{label!r}] = {source!r}; valid sources: {', '.join(SOURCES)}")
     if relation_sources.get("HAS_VALUE", "model") != "model":
         raise ValueError("relation_sources: HAS_VALUE must come from the model (it gives every VALUE exactly one head)")
+    if span_precedence not in SOURCES:
+        raise ValueError(f"span_precedence {span_precedence!r}; valid: {', '.join(SOURCES)}")
 
 
 def bio_tags(labels: tuple[str, ...] = ENTITY_LABELS) -> tuple[str, ...]:
@@ -92,9 +96,8 @@ class ModelConfig:
             raise ValueError(f"rule_feature_layer must be in 0..num_hidden_layers, got {self.rule_feature_layer}")
         if not 1 <= self.window_stride <= self.window_tokens - 2:
             raise ValueError(f"window_stride must be in 1..window_tokens-2, got {self.window_stride}")
-        check_sources(self.span_sources, self.relation_sources, self.entity_labels, self.relation_labels)
-        if self.span_precedence not in SOURCES:
-            raise ValueError(f"span_precedence {self.span_precedence!r}; valid: {', '.join(SOURCES)}")
+        check_decoding(self.span_sources, self.relation_sources, self.span_precedence, self.entity_labels,
+                       self.relation_labels)
         for kind, ab in self.score_calibration.items():
             if kind not in SCORE_KINDS or not (isinstance(ab, list) and len(ab) == 2
                                                and all(isinstance(x, (int, float)) for x in ab)):
