@@ -249,6 +249,8 @@ def cmd_train(args: argparse.Namespace) -> int:
             default = f.default_factory() if f.default_factory is not MISSING else f.default  # type: ignore[misc]
             print(f"{f.name} (default {default!r}): {f.metadata.get('help', '')}")
         return 0
+    if not args.config:
+        raise CliError("train needs --config CONFIG.json (see `fazhi-ie train --list-options` for its keys)")
     try:
         config = TrainConfig.from_file(args.config)
         if args.init:
@@ -353,7 +355,8 @@ def build_parser() -> argparse.ArgumentParser:
     au.set_defaults(func=cmd_audit)
 
     tr = sub.add_parser("train", help="train the model engine from annotated documents (see training/configs/)")
-    tr.add_argument("--config", required=True, help="training config JSON (keys: see `fazhi-ie train --list-options`)")
+    tr.add_argument("--config", help="training config JSON, required unless --list-options (keys: see "
+                                      "`fazhi-ie train --list-options`)")
     tr.add_argument("--init", help="a trained model directory to continue from (e.g. the shipped default model)")
     tr.add_argument("--output", help="override the config's output_dir")
     tr.add_argument("--list-options", action="store_true", help="print every config key with its default and help")

@@ -386,3 +386,13 @@ def test_evaluating_a_model_on_its_training_documents_warns(trained, capsys):
                  "--bootstrap", "0"]) == 0
     err = capsys.readouterr().err
     assert "in-sample" in err and "fx-1" in err
+
+
+def test_train_lists_its_options_without_a_config(capsys):
+    from fazhi_ie.cli import main
+
+    assert main(["train", "--list-options"]) == 0
+    out = capsys.readouterr().out
+    assert "span_precedence (default None)" in out and "epochs (default 10)" in out
+    assert main(["train"]) != 0
+    assert "needs --config" in capsys.readouterr().err
