@@ -324,9 +324,16 @@ def record_document(record: dict, default_id: str) -> Document | str:
 _WORKER_STATE: dict = {}  # per worker process: the engine, loaded once by _init_worker
 
 
-def _init_worker(engine: str, model: str | None, fmt: str) -> None:
+def _init_worker(engine: str, model: str | None, fmt: str, threads: int) -> None:
+    """Load the engine once per worker process. Each worker gets its share of the cores for torch
+    (the model engine): N workers that each used every core would fight for them and run slower
+    than one."""
     from .engines import load_engine
 
+    if engine == "model":
+        import torch
+
+        torch.set_num_threads(threads)
     _WORKER_STATE["engine"] = load_engine(engine, model)
     _WORKER_STATE["fmt"] = fmt
 
@@ -542,7 +549,9 @@ def _run_parallel(items, config: BatchConfig, already_done, finish, warn_content
     limit = config.max_in_flight or 4 * config.workers
     pending: deque = deque()
     with ProcessPoolExecutor(max_workers=config.workers, mp_context=multiprocessing.get_context("spawn"),
-                             initializer=_init_worker, initargs=(config.engine, config.model, config.fmt)) as pool:
+                             initializer=_init_worker,
+                             initargs=(config.engine, config.model, config.fmt,
+                                       max(1, (os.cpu_count() or 1) // config.workers))) as pool:
         try:
             for item in items:
                 if already_done(item):

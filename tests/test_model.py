@@ -396,3 +396,15 @@ def test_train_lists_its_options_without_a_config(capsys):
     assert "span_precedence (default None)" in out and "epochs (default 10)" in out
     assert main(["train"]) != 0
     assert "needs --config" in capsys.readouterr().err
+
+
+def test_batch_workers_share_the_cores_for_the_model(trained):
+    from fazhi_ie import batch
+
+    before = torch.get_num_threads()
+    try:
+        batch._init_worker("model", str(trained[0]), "jsonl", 1)
+        assert torch.get_num_threads() == 1 and batch._WORKER_STATE["engine"].name == "model"
+    finally:
+        torch.set_num_threads(before)
+        batch._WORKER_STATE.clear()
