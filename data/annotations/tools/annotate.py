@@ -39,6 +39,7 @@ REPORTS = [
     ("jinta-2023", "金塔县", "金塔县", 2023, "formal annual report"),
     ("chengzhong-liuzhou-2023", "柳州市城中区", "柳州市城中区", 2023, "formal annual report; body repeated in the page"),
     ("gansu-highlights-2023", "甘肃省", "甘肃省司法厅", 2023, "provincial top-ten highlights article"),
+    ("jinpu-2023", "大连金普新区", "大连金普新区司法局", 2023, "a justice bureau's annual report, numbered sections"),
 ]
 REPEAT_DOC = "chengzhong-liuzhou-2023"
 
