@@ -45,13 +45,16 @@ REPEAT_DOC = "chengzhong-liuzhou-2023"
 
 
 SILVER_SOURCES = ANNOTATIONS / "silver" / "sources.jsonl"
+LOCAL_SOURCES = ANNOTATIONS / "local" / "sources.jsonl"
 
 
 def load_sources() -> dict[str, dict]:
-    """Gold sources, plus the silver-tier sources when they exist (ids never collide: silver-…)."""
+    """Gold sources, plus the silver-tier and local-tier sources when they exist (ids never collide:
+    silver-…, w1-…)."""
     docs = {d["id"]: d for d in map(json.loads, SOURCES.read_text(encoding="utf-8").splitlines())}
-    if SILVER_SOURCES.exists():
-        docs.update({d["id"]: d for d in map(json.loads, SILVER_SOURCES.read_text(encoding="utf-8").splitlines())})
+    for extra in (SILVER_SOURCES, LOCAL_SOURCES):
+        if extra.exists():
+            docs.update({d["id"]: d for d in map(json.loads, extra.read_text(encoding="utf-8").splitlines())})
     return docs
 
 
@@ -260,11 +263,15 @@ def gold_review(doc: Document, sources: dict[str, dict]) -> dict:
     return {"status": "adjudicated", "log": f"adjudicated/{doc.id}.log.md", **review_changes(first, doc)}
 
 
+def _gold_ids() -> set[str]:
+    return {d["id"] for d in map(json.loads, SOURCES.read_text(encoding="utf-8").splitlines())}
+
+
 def cmd_gold(_: argparse.Namespace) -> None:
     """Build the final gold files from adjudicated/ (reports and work-report passages apart)."""
     from fazhi_ie.io.jsonl import write_jsonl
 
-    sources = {i: d for i, d in load_sources().items() if not i.startswith("silver-")}
+    sources = {i: d for i, d in load_sources().items() if i in _gold_ids()}
     adjudicated = ANNOTATIONS / "adjudicated"
     missing = [i for i in sources if not (adjudicated / f"{i}.ann").exists()]
     if missing:
