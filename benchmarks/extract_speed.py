@@ -1,6 +1,8 @@
-"""Extraction speed of an engine on the four corpus reports, in characters per second.
+"""Extraction speed of an engine on the gold reports, in characters per second.
 
     python benchmarks/extract_speed.py [--engine rules] [--repeat 5] [--reports DIR]
+
+The reports are data/annotations/reports.jsonl (in the repository), or the .txt files of DIR.
 
 Reports the median over repeats of the whole pipeline (sentences, spans, relations,
 facts) per report and in total. Numbers are measured, never asserted in tests.
@@ -13,23 +15,26 @@ import statistics
 import time
 from pathlib import Path
 
+from corpus import report_texts
+
 from fazhi_ie.engines import load_engine
 from fazhi_ie.pipeline import extract
-
-DEFAULT_REPORTS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "reports"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--engine", default="rules")
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--reports", type=Path, default=DEFAULT_REPORTS)
+    parser.add_argument("--reports", type=Path, default=None, help="a directory of .txt reports instead")
     args = parser.parse_args()
     engine = load_engine(args.engine)
-    files = sorted(args.reports.glob("*.txt"))
-    if not files:
-        raise SystemExit(f"no .txt reports in {args.reports}")
-    texts = {f.stem: f.read_text(encoding="utf-8") for f in files}
+    if args.reports is not None:
+        files = sorted(args.reports.glob("*.txt"))
+        if not files:
+            raise SystemExit(f"no .txt reports in {args.reports}")
+        texts = {f.stem: f.read_text(encoding="utf-8") for f in files}
+    else:
+        texts = report_texts()
     extract(next(iter(texts.values())), engine=engine)  # warm-up: gazetteer, regexes
     total_chars = sum(len(t) for t in texts.values())
     totals = []

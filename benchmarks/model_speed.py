@@ -14,7 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPORTS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "reports"
+REPORTS = Path(__file__).resolve().parents[1] / "data" / "annotations" / "reports.jsonl"
 
 CHILD = r"""
 import json, resource, statistics, sys, time
@@ -29,7 +29,9 @@ if sys.argv[5] == "1":
     from fazhi_ie.model.engine import quantize_dynamic_int8
     quantize_dynamic_int8(engine)
 load = time.perf_counter() - t0
-texts = [p.read_text(encoding="utf-8") for p in sorted(Path(sys.argv[3]).glob("*.txt"))]
+source = Path(sys.argv[3])
+texts = ([json.loads(l)["text"] for l in source.read_text(encoding="utf-8").splitlines() if l.strip()]
+         if source.suffix == ".jsonl" else [p.read_text(encoding="utf-8") for p in sorted(source.glob("*.txt"))])
 chars = sum(len(t) for t in texts)
 extract(texts[0][:2000], engine=engine)
 runs = []
@@ -49,7 +51,8 @@ def main() -> int:
     ap.add_argument("--model", default="", help="model directory (default: the shipped model)")
     ap.add_argument("--threads", nargs="*", type=int, default=[1, 2])
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--reports", default=str(REPORTS))
+    ap.add_argument("--reports", default=str(REPORTS), help="a .jsonl of documents or a directory of .txt files "
+                    "(default: the gold reports in data/annotations/reports.jsonl)")
     ap.add_argument("--quantize", action="store_true", help="dynamic int8 quantisation of the linear layers")
     args = ap.parse_args()
     for threads in args.threads:

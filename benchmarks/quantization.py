@@ -19,24 +19,24 @@ import torch
 
 from fazhi_ie.document import Document
 from fazhi_ie.engines import load_engine
-from fazhi_ie.evaluation import evaluate
+from fazhi_ie.analysis.evaluation import evaluate
 from fazhi_ie.model.engine import quantize_dynamic_int8
 from fazhi_ie.pipeline import annotate
 
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "gov-work-reports.jsonl"
+from corpus import passage_records
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default=None)
-    ap.add_argument("--years", nargs="*", default=["2001", "1999"])
+    ap.add_argument("--years", nargs="*", default=["2003", "1993"], help="silver passages of these years")
     ap.add_argument("--chars", type=int, default=20000, help="characters per year, from the top of the report")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    rows = [json.loads(line) for line in CORPUS.read_text(encoding="utf-8").splitlines()]
-    docs = [Document(f"gwr-{r['year']}-head", r["text"][:args.chars], {"year": int(r["year"])})
-            for r in rows if r.get("year") in args.years]
+    rows = passage_records()
+    docs = [Document(f"{r['id']}-head", r["text"][:args.chars], {"year": int(r["meta"]["year"])})
+            for r in rows if str(r["meta"].get("year")) in args.years]
     fp32 = load_engine("model", args.model)
     int8 = copy.copy(fp32)
     quantize_dynamic_int8(int8)

@@ -28,10 +28,11 @@ TERMINATORS = re.compile(r"[。！？\n\r\u2028\u2029]")
 
 
 def source_text() -> str:
-    reports = sorted((ROOT.parent / "shared" / "corpus" / "reports").glob("*.txt"))
-    if reports:
-        return "\n".join(p.read_text(encoding="utf-8") for p in reports)
-    return (ROOT / "fazhi_ie" / "data" / "sample_report.txt").read_text(encoding="utf-8")
+    """The gold reports of the repository, one after another."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from corpus import report_texts
+
+    return "\n".join(report_texts().values())
 
 
 def make_text(size_bytes: int, punctuated: bool) -> str:

@@ -11,8 +11,6 @@ be read or extracted is recorded (where, id, reason) and the rest go on.
 """
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 import sys
@@ -20,15 +18,15 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Sequence, TextIO
+from typing import Sequence, TextIO
 
 from .document import Document
-from .io.jsonl import UTF16_BOMS, InputError, dumps_record, iter_lines, parse_line
+from .engines import DEFAULT_ENGINE
+from .io.jsonl import dumps_record
+from .io.rows import CSV_COLUMNS, csv_text, format_fact_table
+from .io.sources import Failure, Task, _resolved, iter_documents, list_sources
 
-TEXT_SUFFIXES = (".txt",)
-JSONL_SUFFIXES = (".jsonl",)
 FORMATS = ("jsonl", "csv", "table")
-STDIN = "-"
 
 
 class BatchError(ValueError):
@@ -39,7 +37,7 @@ class BatchError(ValueError):
 class BatchConfig:
     """How to run a batch. Rejects values it cannot use."""
 
-    engine: str = "rules"
+    engine: str = DEFAULT_ENGINE
     model: str | None = None
     fmt: str = "jsonl"
     workers: int = 1
@@ -58,340 +56,82 @@ class BatchConfig:
             raise BatchError("--resume needs --format jsonl (documents are complete lines there)")
 
 
-# --- sources ---------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Source:
-    """One input: a file (kind 'txt' or 'jsonl') or stdin (path None)."""
-
-    path: Path | None
-    kind: str
-    doc_id: str | None = None  # for a .txt source
-
-    @property
-    def label(self) -> str:
-        return "<stdin>" if self.path is None else str(self.path)
-
-    def size(self) -> int:
-        try:
-            return self.path.stat().st_size if self.path is not None else 0
-        except OSError:
-            return 0
-
-
-def input_kind(path: Path) -> str | None:
-    """'txt' or 'jsonl' by suffix (any case), else None."""
-    suffix = path.suffix.lower()
-    if suffix in TEXT_SUFFIXES:
-        return "txt"
-    if suffix in JSONL_SUFFIXES:
-        return "jsonl"
-    return None
-
-
-def list_sources(paths: Sequence[str], *, exclude: Iterable[str | Path] = (), stdin_format: str = "txt",
-                 warn: Callable[[str], None] = lambda m: None) -> list[Source]:
-    """The input files (directories expanded, sorted), skipping `exclude` (the output and
-    errors files), with a unique document id for every .txt file: its stem, or its path
-    without the suffix where two files share a stem."""
-    excluded = {_resolved(p) for p in exclude if p}
-    found: list[tuple[Path, str]] = []
-    seen: set[Path] = set()
-    for raw in paths:
-        if raw == STDIN:
-            found.append((Path(STDIN), "stdin"))
-            continue
-        path = Path(raw)
-        if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if p.is_file() and input_kind(p))
-            files = [p for p in files if _resolved(p) not in excluded]
-            if not files:
-                raise BatchError(f"{path}: directory holds no .txt or .jsonl files")
-            found.extend((p, input_kind(p) or "") for p in files)
-        elif path.is_file():
-            if _resolved(path) in excluded:
-                raise BatchError(f"{path}: is also the output or errors file; give another output path")
-            found.append((path, input_kind(path) or "txt"))
-        else:
-            raise BatchError(f"{path}: no such file or directory")
-    unique: list[tuple[Path, str]] = []
-    for path, kind in found:
-        key = _resolved(path) if kind != "stdin" else Path(STDIN)
-        if key in seen:
-            warn(f"warning: {path}: given more than once; read once")
-            continue
-        seen.add(key)
-        unique.append((path, kind))
-    stems: dict[str, int] = {}
-    for path, kind in unique:
-        if kind == "txt":
-            stems[path.stem] = stems.get(path.stem, 0) + 1
-    sources = []
-    for path, kind in unique:
-        if kind == "stdin":
-            sources.append(Source(None, stdin_format, "stdin" if stdin_format == "txt" else None))
-        elif kind == "txt":
-            doc_id = path.stem if stems[path.stem] == 1 else path.with_suffix("").as_posix()
-            sources.append(Source(path, "txt", doc_id))
-        else:
-            sources.append(Source(path, "jsonl"))
-    return sources
-
-
-def _resolved(path: str | Path) -> Path:
-    try:
-        return Path(path).resolve()
-    except OSError:
-        return Path(os.path.abspath(path))
-
-
-def decode_text(raw: bytes, name: str) -> str:
-    """Text from bytes: UTF-8 (BOM optional) or UTF-16 with a BOM; a clear error otherwise."""
-    if raw.startswith(UTF16_BOMS):
-        try:
-            return raw.decode("utf-16")
-        except UnicodeDecodeError as exc:
-            raise InputError(f"{name}: UTF-16 text with an invalid sequence at byte {exc.start}") from None
-    if b"\x00" in raw[:8192]:
-        hint = " (it looks like UTF-16 without a byte-order mark; save it as UTF-8)" if _looks_utf16(raw) else ""
-        raise InputError(f"{name}: contains NUL bytes, so not UTF-8 text: a binary file?{hint}")
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{name}: not UTF-8 text (invalid byte at offset {exc.start}); "
-                         "convert it to UTF-8 first (e.g. iconv -f GB18030 -t UTF-8)") from None
-
-
-def _looks_utf16(raw: bytes) -> bool:
-    """True when the bytes read as mostly printable text in UTF-16 (LE or BE)."""
-    sample = raw[:4096]
-    sample = sample[:len(sample) // 2 * 2]
-    for encoding in ("utf-16-le", "utf-16-be"):
-        try:
-            text = sample.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        printable = sum(ch.isprintable() or ch.isspace() for ch in text)
-        if text and printable >= 0.95 * len(text):
-            return True
-    return False
-
-
-def read_text_file(path: Path) -> str:
-    """The whole file as text; refuses binary and undecodable input with a clear message."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    return decode_text(raw, str(path))
-
-
-# --- documents -------------------------------------------------------------------------------
-@dataclass
-class Task:
-    """A document to extract; `where` is file or file:line, `size` its input bytes."""
-
-    doc: Document
-    where: str
-    size: int
-
-
-@dataclass
-class Failure:
-    """A document (or file) that could not be read or extracted, and why."""
-
-    where: str
-    doc_id: str | None
-    reason: str
-    size: int = 0
-
-
-def iter_documents(sources: Iterable[Source], *, stdin: TextIO | None = None) -> Iterator[Task | Failure]:
-    """Documents and failures in input order, one at a time; duplicate ids are failures."""
-    first_seen: dict[str, str] = {}
-    for source in sources:
-        for item in _source_items(source, stdin):
-            if isinstance(item, Task):
-                earlier = first_seen.get(item.doc.id)
-                if earlier is not None:
-                    yield Failure(item.where, item.doc.id, f"duplicate document id {item.doc.id!r} "
-                                  f"(first in {earlier}); give each document its own id", item.size)
-                    continue
-                first_seen[item.doc.id] = item.where
-            yield item
-
-
-def _source_items(source: Source, stdin: TextIO | None) -> Iterator[Task | Failure]:
-    if source.kind == "txt":
-        try:
-            if source.path is None:
-                stream = stdin or sys.stdin
-                data = stream.buffer.read() if hasattr(stream, "buffer") else stream.read().encode("utf-8")
-                text = decode_text(data, "<stdin>")
-                size = len(data)
-            else:
-                text = read_text_file(source.path)
-                size = source.size()
-        except InputError as exc:
-            reason = str(exc)
-            if reason.startswith(source.label + ": "):
-                reason = reason[len(source.label) + 2:]
-            yield Failure(source.label, source.doc_id, reason, source.size())
-            return
-        meta = {"source": source.label}
-        yield Task(Document(source.doc_id or "stdin", text, meta), source.label, size)
-        return
-    lines: Iterable[tuple[int, str, int]]
-    if source.path is None:
-        stream = stdin or sys.stdin
-        lines = ((n, line, len(line.encode("utf-8"))) for n, line in enumerate(stream, start=1))
-        stem = "stdin"
-    else:
-        lines = iter_lines(source.path)
-        stem = source.path.stem
-    try:
-        for lineno, line, size in lines:
-            if not line.strip():
-                continue
-            where = f"{source.label}:{lineno}"
-            record, problem = parse_line(line)
-            if problem is not None:
-                yield Failure(where, None, problem, size)
-                continue
-            doc_or_problem = record_document(record, f"{stem}-{lineno}")  # type: ignore[arg-type]
-            if isinstance(doc_or_problem, str):
-                doc_id = record.get("id")  # type: ignore[union-attr]
-                doc_id = doc_id if isinstance(doc_id, (str, int)) and not isinstance(doc_id, bool) else None
-                yield Failure(where, None if doc_id is None else str(doc_id), doc_or_problem, size)
-            else:
-                yield Task(doc_or_problem, where, size)
-    except InputError as exc:
-        where, _, reason = str(exc).partition(": ")
-        yield Failure(where, None, f"{reason}; the rest of this file was not read", 0)
-
-
-def items_from_bytes(data: bytes, label: str, kind: str, doc_id: str | None = None,
-                     stem: str = "doc") -> Iterator[Task | Failure]:
-    """The documents of one whole file given as bytes (as a distributed reader hands it over);
-    the same ids, checks and failures as reading the file from disk."""
-    if kind == "txt":
-        try:
-            text = decode_text(data, label)
-        except InputError as exc:
-            yield Failure(label, doc_id, str(exc).removeprefix(label + ": "), len(data))
-            return
-        yield Task(Document(doc_id or stem, text, {"source": label}), label, len(data))
-        return
-    if data.startswith(UTF16_BOMS):
-        lines = [line.encode("utf-8") for line in data.decode("utf-16", "replace").split("\n")]
-    else:
-        lines = data.split(b"\n")
-    for lineno, raw in enumerate(lines, start=1):
-        where = f"{label}:{lineno}"
-        try:
-            line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
-        except UnicodeDecodeError as exc:
-            yield Failure(where, None, f"not UTF-8 text (invalid byte at column {exc.start + 1})", len(raw))
-            continue
-        if not line.strip():
-            continue
-        record, problem = parse_line(line)
-        if problem is not None:
-            yield Failure(where, None, problem, len(raw))
-            continue
-        doc = record_document(record, f"{stem}-{lineno}")  # type: ignore[arg-type]
-        if isinstance(doc, str):
-            rid = record.get("id") if isinstance(record.get("id"), (str, int)) else None  # type: ignore[union-attr]
-            yield Failure(where, None if rid is None else str(rid), doc, len(raw))
-        else:
-            yield Task(doc, where, len(raw))
-
-
-def record_document(record: dict, default_id: str) -> Document | str:
-    """A Document from an input JSONL record, or what is wrong with the record."""
-    text = record.get("text")
-    if not isinstance(text, str):
-        return "a document line needs a string 'text' field"
-    meta = record.get("meta")
-    if meta is not None and not isinstance(meta, dict):
-        return f"'meta' must be an object, got {type(meta).__name__}"
-    doc_id = record.get("id", default_id)
-    if isinstance(doc_id, bool) or not isinstance(doc_id, (str, int)) or doc_id == "":
-        return f"'id' must be a non-empty string or an integer, got {doc_id!r:.40}"
-    return Document(str(doc_id), text, dict(meta or {}))
-
-
 # --- extraction (in this process or a worker) ------------------------------------------------
 _WORKER_STATE: dict = {}  # per worker process: the engine, loaded once by _init_worker
 
 
-def _init_worker(engine: str, model: str | None, fmt: str, threads: int) -> None:
+def _init_worker(engine: str, model: str | None, fmt: str, threads: int, parent: int) -> None:
     """Load the engine once per worker process. Each worker gets its share of the cores for torch
     (the model engine): N workers that each used every core would fight for them and run slower
-    than one."""
+    than one. A watchdog ends the worker when its parent (`parent`, a pid) is gone, so a killed
+    `fazhi-ie extract` leaves no orphaned workers behind."""
     from .engines import load_engine
+    from .pipeline import Pipeline
 
+    _watch_parent(parent)
     if engine == "model":
         import torch
 
         torch.set_num_threads(threads)
-    _WORKER_STATE["engine"] = load_engine(engine, model)
+    _WORKER_STATE["pipeline"] = Pipeline(load_engine(engine, model))
     _WORKER_STATE["fmt"] = fmt
 
 
+def _watch_parent(parent: int, interval: float = 0.5) -> None:
+    """Exit this process as soon as `parent` is no longer its parent (it died)."""
+    import threading
+
+    def watch() -> None:
+        while True:
+            if os.getppid() != parent:
+                os._exit(1)
+            time.sleep(interval)
+
+    threading.Thread(target=watch, name="fazhi-ie-parent-watchdog", daemon=True).start()
+
+
 def _work(doc: Document) -> tuple[str | None, int, int, str | None]:
-    return extract_rendered(doc, _WORKER_STATE["engine"], _WORKER_STATE["fmt"])
+    return extract_rendered(doc, _WORKER_STATE["pipeline"], _WORKER_STATE["fmt"])
 
 
 def extract_rendered(doc: Document, engine, fmt: str) -> tuple[str | None, int, int, str | None]:
     """(rendered output, facts, values left out, error): extract one document and render it;
     output that breaks the schema is refused, never written."""
-    from .pipeline import annotate
+    from .pipeline import Pipeline
     from .schema import validate_record
 
     try:
-        out = annotate(doc, engine=engine)
+        out = (engine if isinstance(engine, Pipeline) else Pipeline(engine)).annotate(doc)
         record = out.to_dict()
         problems = validate_record(record)
         if problems:
             return None, 0, 0, "extraction output breaks the schema: " + "; ".join(str(p) for p in problems[:3])
-        rendered = render(out, fmt, record)
-        try:
-            rendered.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            return None, 0, 0, (f"the document holds {exc.object[exc.start:exc.end]!a} at offset {exc.start} of its "
-                                "output, a lone surrogate that UTF-8 cannot store; fix the input's encoding")
-        return rendered, len(out.facts), len(out.meta.get("dropped_values") or []), None
+        return format_document(out, fmt, record), len(out.facts), len(out.meta.get("dropped_values") or []), None
     except Exception as exc:  # noqa: BLE001 - one bad document must not stop the batch
         return None, 0, 0, f"extraction failed: {type(exc).__name__}: {exc}"
 
 
-def render(doc: Document, fmt: str, record: dict | None = None) -> str:
+def format_document(doc: Document, fmt: str, record: dict | None = None) -> str:
     """One document in an output format: a JSONL line, CSV fact rows, or table lines."""
     if fmt == "jsonl":
         return dumps_record(record if record is not None else doc.to_dict())
-    from .cli import FACT_COLUMNS, fact_rows, format_fact_table
-
     if fmt == "csv":
-        buf = io.StringIO()
-        csv.DictWriter(buf, fieldnames=FACT_COLUMNS, lineterminator="\n").writerows(fact_rows([doc]))
-        return buf.getvalue()
+        return csv_text([doc], header=False)
     return format_fact_table([doc])
 
 
 def csv_header() -> str:
-    from .cli import FACT_COLUMNS
-
-    buf = io.StringIO()
-    csv.DictWriter(buf, fieldnames=FACT_COLUMNS, lineterminator="\n").writeheader()
-    return buf.getvalue()
+    return ",".join(CSV_COLUMNS) + "\n"
 
 
 # --- resume ----------------------------------------------------------------------------------
-def completed_ids(path: str | Path) -> set[str]:
+def completed_ids(path: str | Path, expect: dict | None = None) -> set[str]:
     """Ids of the documents complete in a JSONL output. A last line without its newline
     (what an interrupted run may leave) is cut off so that appending goes on from a clean
     line end; a complete line that is not a document record stops the resume (BatchError),
-    since cutting there could destroy someone else's data."""
+    since cutting there could destroy someone else's data. With `expect` ({"engine": …,
+    "model": …}, from `engine_identity`), a record written by another engine or model stops
+    the resume too: one output file never mixes engines."""
     path = Path(path)
     done: set[str] = set()
     if not path.exists():
@@ -409,6 +149,15 @@ def completed_ids(path: str | Path) -> set[str]:
             except (ValueError, KeyError, TypeError):
                 raise BatchError(f"{path}:{lineno}: not a document record of an earlier run, so --resume will not "
                                  "append to this file; give the output of the interrupted run") from None
+            if expect is not None:
+                meta = record.get("meta") if isinstance(record.get("meta"), dict) else {}
+                found = {key: meta.get(key) for key in expect}
+                if found != expect:
+                    raise BatchError(
+                        f"{path}:{lineno}: written by " + ", ".join(f"{k} {v!r}" for k, v in found.items())
+                        + "; this run uses " + ", ".join(f"{k} {v!r}" for k, v in expect.items())
+                        + ". --resume continues a run with the same engine and model: give the earlier run's --engine/"
+                        "--model, or write to a new output file")
             done.add(str(doc_id))
             good_end += len(raw)
         fh.seek(0, os.SEEK_END)
@@ -450,7 +199,13 @@ def run_batch(paths: Sequence[str], config: BatchConfig, *, output: str | None =
     sources = list_sources(paths, exclude=[output or "", errors or ""], stdin_format=config.stdin_format, warn=say)
     out_fh, err_fh = _open_outputs(output, errors, config)
     try:
-        done = completed_ids(output) if config.resume and output else set()
+        from .engines import engine_identity, load_engine
+        from .pipeline import Pipeline
+
+        # the engine is loaded (and so checked) here, before any worker starts: a broken model is one
+        # clear error, not one traceback per worker
+        pipeline = Pipeline(load_engine(config.engine, config.model))
+        done = completed_ids(output, engine_identity(pipeline.engine)) if config.resume and output else set()
         if out_fh is None:
             assert output is None
             out = out_stream or sys.stdout
@@ -514,9 +269,7 @@ def run_batch(paths: Sequence[str], config: BatchConfig, *, output: str | None =
 
         items = iter_documents(sources, stdin=stdin)
         if config.workers == 1:
-            from .engines import load_engine
-
-            engine = load_engine(config.engine, config.model)
+            engine = pipeline
             for item in items:
                 if already_done(item):
                     continue
@@ -526,6 +279,7 @@ def run_batch(paths: Sequence[str], config: BatchConfig, *, output: str | None =
                 else:
                     finish(item, None, 0, 0, None)
         else:
+            del pipeline  # each worker loads its own
             _run_parallel(items, config, already_done, finish, warn_content)
         result.seconds = time.perf_counter() - started
         bar.close()
@@ -551,7 +305,7 @@ def _run_parallel(items, config: BatchConfig, already_done, finish, warn_content
     with ProcessPoolExecutor(max_workers=config.workers, mp_context=multiprocessing.get_context("spawn"),
                              initializer=_init_worker,
                              initargs=(config.engine, config.model, config.fmt,
-                                       max(1, (os.cpu_count() or 1) // config.workers))) as pool:
+                                       max(1, (os.cpu_count() or 1) // config.workers), os.getpid())) as pool:
         try:
             for item in items:
                 if already_done(item):

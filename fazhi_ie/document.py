@@ -1,7 +1,7 @@
 """The document model: Document, Span, Relation, Fact, as frozen dataclasses.
 
 Offsets are Python string indices into the original text, end exclusive. `to_dict` and
-`from_dict` convert to and from the JSONL interchange format of SCHEMA.md.
+`from_dict` convert to and from the JSONL interchange format of docs/SCHEMA.md.
 """
 from __future__ import annotations
 
@@ -9,6 +9,15 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
 from .schema import Problem, validate_record
+from .sentences import Sentence
+
+
+def text_hash(text: str) -> str:
+    """A short, stable fingerprint of a text (SHA-256, 16 hex digits): recognises a document
+    whatever its id, e.g. to warn when a model is scored on text it was trained on."""
+    import hashlib
+
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
 class SchemaError(ValueError):
@@ -135,7 +144,7 @@ class Evidence:
 
 @dataclass(frozen=True)
 class Fact:
-    """One HAS_VALUE pair enriched with agent, time and program (SCHEMA.md, Facts)."""
+    """One HAS_VALUE pair enriched with agent, time and program (docs/SCHEMA.md, Facts)."""
 
     metric: str
     value: str
@@ -147,21 +156,33 @@ class Fact:
     time: str | None
     program: str | None
     evidence: Evidence
+    #: the HAS_VALUE relation's score (the engine's confidence in the pairing), None for gold
+    score: float | None = None
+    #: ids of the fact's head (metric) and VALUE entities in the document
+    metric_id: str | None = None
+    value_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """The fact as an output record (SCHEMA.md, Facts)."""
-        return {
+        """The fact as an output record (docs/SCHEMA.md, Facts); score and span ids only when known."""
+        out: dict[str, Any] = {
             "metric": self.metric, "value": self.value, "number": self.number, "unit": self.unit,
             "qualifier": self.qualifier, "change": self.change, "agent": self.agent, "time": self.time,
             "program": self.program, "evidence": self.evidence.to_dict(),
         }
+        if self.score is not None:
+            out["score"] = round(float(self.score), 4)
+        if self.metric_id is not None:
+            out["metric_id"] = self.metric_id
+        if self.value_id is not None:
+            out["value_id"] = self.value_id
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "Fact":
         return cls(
             data["metric"], data["value"], data.get("number"), data.get("unit"), data.get("qualifier"),
             data.get("change"), data.get("agent"), data.get("time"), data.get("program"),
-            Evidence.from_dict(data["evidence"]),
+            Evidence.from_dict(data["evidence"]), data.get("score"), data.get("metric_id"), data.get("value_id"),
         )
 
 
@@ -175,6 +196,8 @@ class Document:
     entities: tuple[Span, ...] = ()
     relations: tuple[Relation, ...] = ()
     facts: tuple[Fact, ...] = ()
+    #: the text's sentences, split once by the pipeline and shared by every stage (not serialised)
+    sents: tuple[Sentence, ...] | None = field(default=None, compare=False, repr=False)
 
     def entity(self, entity_id: str) -> Span:
         """The entity with this id; KeyError naming the document when there is none."""

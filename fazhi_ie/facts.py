@@ -1,8 +1,10 @@
-"""Facts: each HAS_VALUE pair enriched with agent, time, program and evidence (SCHEMA.md).
+"""Facts: each HAS_VALUE pair enriched with agent, time, program and evidence (docs/SCHEMA.md).
 
-Reads entities, relations and document meta; writes nothing back. Document defaults
+Reads entities, relations, sentences and document meta; writes nothing back. `facts_for`
+is the one place facts are made (the pipeline, the tables, the research commands and the
+evaluator all call it), so a document gets the same facts whoever asks. Document defaults
 (the report's own region or body, and its year) fill agent and time where the sentence
-states none; they come from meta, or else from the title and opening lines.
+states none; they come from meta, or else from the title and opening lines (`defaults_for`).
 
 Evidence quotes the fact's sentence; a sentence longer than sentences.MAX_WINDOW is
 quoted only as far as the linking window(s) holding the metric and the value, with
@@ -17,7 +19,7 @@ from typing import Mapping
 
 from .document import Document, Evidence, Fact, Span
 from .normalize import span_norm
-from .sentences import linking_windows, sentence_index
+from .sentences import linking_windows, sentence_index, split_sentences
 
 OPENING_CHARS = 300
 _YEAR_RE = re.compile(r"(19[5-9]\d|20\d\d)\s?年")
@@ -47,18 +49,33 @@ def document_defaults(text: str, meta: Mapping, known_regions: list[str] | None 
     return DocumentDefaults(agent=str(agent) if agent else None, time=str(year) if year else None)
 
 
-def assemble_facts(doc: Document, defaults: DocumentDefaults | None = None) -> list[Fact]:
-    """One Fact per HAS_VALUE relation of `doc`, in text order of the value."""
-    defaults = defaults or document_defaults(doc.text, doc.meta)
+def defaults_for(doc: Document) -> DocumentDefaults:
+    """The agent and time `doc`'s facts fall back to (meta, else the opening with the known regions)."""
+    from .gazetteer import default_named_regions
+
+    return document_defaults(doc.text, doc.meta, list(default_named_regions()))
+
+
+def facts_for(doc: Document, defaults: DocumentDefaults | None = None) -> list[Fact]:
+    """The facts of `doc`: one per HAS_VALUE relation, in text order of the value.
+
+    `defaults` (default: `defaults_for(doc)`) lets an evaluator assemble gold and predicted
+    facts under the same document defaults.
+    """
+    return assemble_facts(doc, defaults if defaults is not None else defaults_for(doc))
+
+
+def assemble_facts(doc: Document, defaults: DocumentDefaults) -> list[Fact]:
+    """One Fact per HAS_VALUE relation of `doc` under `defaults` (use `facts_for`)."""
     by_id = doc.entities_by_id()
     outgoing: dict[tuple[str, str], list[Span]] = {}
     for rel in doc.relations:
         if rel.label in ("AGENT", "WHEN", "IN_PROGRAM"):
             outgoing.setdefault((rel.head, rel.label), []).append(by_id[rel.tail])
-    windows = linking_windows(doc.text)
+    windows = linking_windows(doc.text, sentences=doc.sents)
     facts = []
-    pairs = [(by_id[r.head], by_id[r.tail]) for r in doc.relations if r.label == "HAS_VALUE"]
-    for head, value in sorted(pairs, key=lambda p: p[1].start):
+    pairs = [(by_id[r.head], by_id[r.tail], r.score) for r in doc.relations if r.label == "HAS_VALUE"]
+    for head, value, score in sorted(pairs, key=lambda p: p[1].start):
         norm = span_norm(doc.text, value)
         ev_start, ev_end = _evidence_bounds(windows, head, value)
         agent = _nearest(outgoing.get((head.id, "AGENT")), value)
@@ -72,6 +89,7 @@ def assemble_facts(doc: Document, defaults: DocumentDefaults | None = None) -> l
             program=program.text if program else None,
             evidence=Evidence(doc.text[ev_start:ev_end], ev_start, ev_end, (head.start, head.end),
                               (value.start, value.end)),
+            score=score, metric_id=head.id, value_id=value.id,
         ))
     return facts
 

@@ -1,4 +1,4 @@
-"""Normalise a VALUE span into number, unit, qualifier and change (SCHEMA.md, Facts).
+"""Normalise a VALUE span into number, unit, qualifier and change (docs/SCHEMA.md, Facts).
 
 Works on a normalised copy of the span text (full-width digits folded, spaces between
 digits removed); the stored text is never changed. What cannot be parsed comes back as a
@@ -19,7 +19,7 @@ SMALL_UNITS = {"十": 10, "拾": 10, "百": 100, "佰": 100, "千": 1000, "仟":
 LARGE_UNITS = {"万": 10_000, "亿": 100_000_000}
 SCALES = {"十": Decimal(10), "百": Decimal(100), "千": Decimal(1000), "万": Decimal(10_000), "亿": Decimal(100_000_000)}
 
-# "At least N" (至少, 不低于, 不少于) is "gt" like 以上 (SCHEMA.md: gt/lt/approx, bounds included).
+# "At least N" (至少, 不低于, 不少于) is "gt" like 以上 (docs/SCHEMA.md: gt/lt/approx, bounds included).
 # Matched longest first, so 不超过 (lt) is never read as 超过 (gt).
 PREFIX_QUALIFIERS = [("将近", "lt"), ("接近", "lt"), ("不足", "lt"), ("不到", "lt"), ("不超过", "lt"), ("低于", "lt"),
                      ("少于", "lt"), ("近", "lt"), ("超过", "gt"), ("逾", "gt"), ("超", "gt"), ("至少", "gt"),
@@ -146,7 +146,7 @@ def detect_change(context: str) -> str | None:
     新增 (newly added, a count) is not a change: the gold corpus annotates 城镇新增就业[1256万人]
     with change null.
     """
-    tail = _LIST_TAIL_RE.sub("", _squeeze(context))
+    tail = _LIST_TAIL_RE.sub("", _squeeze(context[-MAX_CONTEXT_READ:]))
     for _ in range(2):  # 增长了约, 分别增长
         tail = re.sub(r"(了|达|约|約|近|超过|分别)$", "", tail)
     clause = _CLAUSE_BREAK_RE.split(tail)[-1]
@@ -178,7 +178,7 @@ _CONTEXT_APPROX_RE = re.compile(r"(?<![节節制条條公预預契合签簽违�
 
 def context_qualifier(context: str) -> str | None:
     """The qualifier stated just before a span (突破, 至少, 低于, 约有 ...), or None."""
-    tail = _squeeze(context)
+    tail = _squeeze(context[-MAX_CONTEXT_READ:])
     found = _CONTEXT_QUALIFIER_RE.search(tail)
     if found:
         return dict(CONTEXT_QUALIFIERS)[found.group(1)]
@@ -188,6 +188,9 @@ def context_qualifier(context: str) -> str | None:
 
 
 CONTEXT_CHARS = 20  # how much text before a value is read for its change and qualifier
+#: the most context `detect_change` and `context_qualifier` read (its end), whatever they are given, so
+#: their cost is bounded: the end-anchored patterns once backtracked quadratically on long contexts
+MAX_CONTEXT_READ = 200
 # (20, not 12: 比预算数２８，０４９，７８０，０００元少[…] and 减轻企业税收和社保缴费负担[…] need it)
 
 

@@ -22,9 +22,7 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-FACT_FIELDS = ("doc_id", "metric", "value", "number", "unit", "qualifier", "change", "agent", "time", "program",
-               "sentence", "sentence_start", "sentence_end", "metric_start", "metric_end", "value_start", "value_end",
-               "where", "error")
+from .io.rows import RAY_COLUMNS as FACT_FIELDS
 
 
 def _require_ray():
@@ -38,7 +36,7 @@ def _require_ray():
 
 def _file_documents(row: dict[str, Any], ids: dict[str, str]) -> list[dict[str, Any]]:
     """One input file (bytes + path) → document rows (id, text, meta as JSON, where, error)."""
-    from .batch import Task, input_kind, items_from_bytes
+    from .io.sources import Task, input_kind, items_from_bytes
 
     path = str(row["path"])
     name = Path(path)
@@ -55,16 +53,16 @@ def _file_documents(row: dict[str, Any], ids: dict[str, str]) -> list[dict[str, 
 class FactExtractor:
     """A Ray actor's callable: loads the engine once, turns a batch of documents into fact rows."""
 
-    def __init__(self, engine: str = "rules", model: str | None = None):
-        from .engines import load_engine
+    def __init__(self, engine: str | None = None, model: str | None = None):
+        from .pipeline import load
 
-        self.engine = load_engine(engine, model)
+        self.pipeline = load(model, engine)
 
     def __call__(self, batch):
         import pandas as pd
 
         from .document import Document
-        from .pipeline import annotate
+        from .io.rows import fact_rows
         from .schema import validate_record
 
         rows: list[dict[str, Any]] = []
@@ -74,21 +72,15 @@ class FactExtractor:
                 rows.append(_row(doc_id, where=where, error=error))
                 continue
             try:
-                doc = annotate(Document(str(doc_id), text, json.loads(meta) if meta else {}), engine=self.engine)
+                doc = self.pipeline.annotate(Document(str(doc_id), text, json.loads(meta) if meta else {}))
                 problems = validate_record(doc.to_dict())
                 if problems:
                     raise ValueError("extraction output breaks the schema: " + str(problems[0]))
             except Exception as exc:  # noqa: BLE001 - one bad document must not stop the job
                 rows.append(_row(doc_id, where=where, error=f"extraction failed: {type(exc).__name__}: {exc}"))
                 continue
-            for fact in doc.facts:
-                ev = fact.evidence
-                rows.append(_row(doc.id, metric=fact.metric, value=fact.value, number=fact.number, unit=fact.unit,
-                                 qualifier=fact.qualifier, change=fact.change, agent=fact.agent, time=fact.time,
-                                 program=fact.program, sentence=ev.sentence, sentence_start=ev.sentence_start,
-                                 sentence_end=ev.sentence_end, metric_start=ev.metric_span[0],
-                                 metric_end=ev.metric_span[1], value_start=ev.value_span[0],
-                                 value_end=ev.value_span[1], where=where))
+            rows.extend(_row(doc.id, **{k: row[k] for k in FACT_FIELDS if k in row and k != "doc_id"}, where=where)
+                        for row in fact_rows([doc]))
         frame = pd.DataFrame(rows, columns=list(FACT_FIELDS))
         for column in ("sentence_start", "sentence_end", "metric_start", "metric_end", "value_start", "value_end"):
             frame[column] = frame[column].astype("Int64")
@@ -112,8 +104,9 @@ def extract_to_parquet(paths: Sequence[str], out_dir: str | Path, *, engine: str
     under `out_dir`. Uses the running Ray instance (ray.init() first, or it starts a local
     one). Returns counts and timing: documents, facts, failures, seconds, chars per second."""
     ray = _require_ray()
-    from .batch import BatchError, list_sources
+    from .batch import BatchError
     from .engines import default_engine_name
+    from .io.sources import list_sources
 
     available = ray.cluster_resources().get("CPU", 0) if ray.is_initialized() else None
     if available is not None and available < actors + 1:

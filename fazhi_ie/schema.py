@@ -1,4 +1,4 @@
-"""The extraction schema (SCHEMA.md, version 1.1) in one place.
+"""The extraction schema (docs/SCHEMA.md, version 1.1) in one place.
 
 Labels, the relation head/tail table and document validation live here and nowhere
 else: annotations, engines and the evaluator all read them from this module.
@@ -228,9 +228,13 @@ def _check_fact(fact: object, text: str, add) -> None:
         if not isinstance(fact.get(key), str):
             add(f"missing field '{key}'" if key not in fact else f"{key} must be a string, got {fact[key]!r:.30}", key)
     _check_norm({k: fact.get(k) for k in ("number", "unit", "qualifier", "change")}, add)
-    for key in ("agent", "time", "program"):
+    for key in ("agent", "time", "program", "metric_id", "value_id"):
         if fact.get(key) is not None and not isinstance(fact[key], str):
             add(f"{key} must be a string or null, got {fact[key]!r:.30}", key)
+    score = fact.get("score")
+    if score is not None and not (isinstance(score, (int, float)) and not isinstance(score, bool)
+                                  and 0.0 <= score <= 1.0):
+        add(f"score must be a number in [0, 1] or null, got {score!r:.30}", "score")
     ev = fact.get("evidence")
     if not isinstance(ev, Mapping):
         add("missing field 'evidence'" if ev is None else "evidence must be an object", "evidence")

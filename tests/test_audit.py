@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from fazhi_ie.audit import AuditConfig, audit, read_exceptions
+from fazhi_ie.analysis.audit import AuditConfig, audit, read_exceptions
 from fazhi_ie.cli import main
 from fazhi_ie.document import Document, Relation, Span
 from fazhi_ie.io.jsonl import write_jsonl

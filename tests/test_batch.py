@@ -34,7 +34,7 @@ def test_two_workers_write_what_one_writes(tmp_path):
     outs = []
     for workers in (1, 2):
         out = tmp_path / f"out{workers}.jsonl"
-        result = run_batch([str(src)], BatchConfig(workers=workers), output=str(out), progress=False)
+        result = run_batch([str(src)], BatchConfig(engine="rules", workers=workers), output=str(out), progress=False)
         assert result.documents == 12 and not result.failures
         outs.append(out.read_bytes())
     assert outs[0] == outs[1]
@@ -45,7 +45,7 @@ def test_workers_record_failures_in_order(tmp_path):
     src.write_text(json.dumps({"id": "a", "text": SAMPLE[:300]}, ensure_ascii=False) + "\n{broken\n"
                    + json.dumps({"id": "b", "text": SAMPLE[:200]}, ensure_ascii=False) + "\n", encoding="utf-8")
     errors = tmp_path / "errors.jsonl"
-    result = run_batch([str(src)], BatchConfig(workers=2), output=str(tmp_path / "o.jsonl"), errors=str(errors),
+    result = run_batch([str(src)], BatchConfig(engine="rules", workers=2), output=str(tmp_path / "o.jsonl"), errors=str(errors),
                        progress=False)
     assert result.documents == 2 and [f.where for f in result.failures] == [f"{src}:2"]
     assert json.loads(errors.read_text(encoding="utf-8"))["where"] == f"{src}:2"
@@ -54,12 +54,12 @@ def test_workers_record_failures_in_order(tmp_path):
 def test_resume_after_a_cut_mid_line_gives_the_uninterrupted_output(tmp_path):
     src = corpus(tmp_path / "in.jsonl", 30)
     full = tmp_path / "full.jsonl"
-    run_batch([str(src)], BatchConfig(), output=str(full), progress=False)
+    run_batch([str(src)], BatchConfig(engine="rules"), output=str(full), progress=False)
     data = full.read_bytes()
     cut = tmp_path / "cut.jsonl"
     cut.write_bytes(data[: len(data) // 2])  # ends inside a line: a half-written document
     assert not cut.read_bytes().endswith(b"\n")
-    result = run_batch([str(src)], BatchConfig(resume=True), output=str(cut), progress=False)
+    result = run_batch([str(src)], BatchConfig(engine="rules", resume=True), output=str(cut), progress=False)
     assert result.skipped > 0 and result.skipped + result.documents == 30
     assert cut.read_bytes() == data
 
@@ -71,6 +71,7 @@ def test_completed_ids_cuts_a_partial_tail(tmp_path):
     assert path.read_bytes() == b'{"id": "a", "text": ""}\n{"id": "b", "text": ""}\n'
 
 
+@pytest.mark.slow
 def test_kill_midway_then_resume(tmp_path):
     """A real run killed with SIGKILL part way, resumed: exactly the uninterrupted output."""
     src = corpus(tmp_path / "in.jsonl", 200, chars=2000)
@@ -107,17 +108,17 @@ def test_documents_are_streamed_not_read_ahead(tmp_path):
 
 def test_config_rejects_what_it_cannot_use():
     with pytest.raises(BatchError, match="at least 1"):
-        BatchConfig(workers=0)
+        BatchConfig(engine="rules", workers=0)
     with pytest.raises(BatchError, match="valid formats"):
-        BatchConfig(fmt="xml")
+        BatchConfig(engine="rules", fmt="xml")
     with pytest.raises(BatchError, match="--resume needs --format jsonl"):
-        BatchConfig(fmt="csv", resume=True)
+        BatchConfig(engine="rules", fmt="csv", resume=True)
 
 
 def test_csv_and_table_stream_per_document(tmp_path):
     src = corpus(tmp_path / "in.jsonl", 3)
     out = io.StringIO()
-    run_batch([str(src)], BatchConfig(fmt="csv"), out_stream=out, progress=False)
+    run_batch([str(src)], BatchConfig(engine="rules", fmt="csv"), out_stream=out, progress=False)
     rows = out.getvalue().splitlines()
     assert rows[0].startswith("doc_id,metric,value") and len(rows) > 3
     assert {r.split(",")[0] for r in rows[1:]} == {"d0000", "d0001", "d0002"}
@@ -135,12 +136,12 @@ def test_memory_does_not_grow_with_the_number_of_documents(tmp_path):
     import tracemalloc
 
     warm = corpus(tmp_path / "warm.jsonl", 3, chars=300)  # imports and caches before measuring
-    run_batch([str(warm)], BatchConfig(), output=str(tmp_path / "warm.out"), progress=False)
+    run_batch([str(warm)], BatchConfig(engine="rules"), output=str(tmp_path / "warm.out"), progress=False)
     peaks = {}
     for n in (30, 300):
         src = corpus(tmp_path / f"in{n}.jsonl", n, chars=300)
         tracemalloc.start()
-        result = run_batch([str(src)], BatchConfig(), output=str(tmp_path / f"out{n}.jsonl"), progress=False)
+        result = run_batch([str(src)], BatchConfig(engine="rules"), output=str(tmp_path / f"out{n}.jsonl"), progress=False)
         peaks[n] = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
         assert result.documents == n

@@ -24,7 +24,7 @@ def test_extract_files_and_directories_to_valid_jsonl(tmp_path, capsys):
     (tmp_path / "in" / "a.txt").write_text(REPORT, encoding="utf-8")
     (tmp_path / "in" / "b.txt").write_text(REPORT * 2, encoding="utf-8")
     out = tmp_path / "out.jsonl"
-    code, _, err = run(capsys, "extract", str(tmp_path / "in"), "-o", str(out))
+    code, _, err = run(capsys, "extract", "--engine", "rules", str(tmp_path / "in"), "-o", str(out))
     assert code == 0 and "2 document(s)" in err
     docs = read_jsonl(out)
     assert [d.id for d in docs] == ["a", "b"] and all(d.facts for d in docs)
@@ -35,15 +35,15 @@ def test_extract_files_and_directories_to_valid_jsonl(tmp_path, capsys):
 def test_extract_formats(tmp_path, capsys):
     path = tmp_path / "r.txt"
     path.write_text(REPORT, encoding="utf-8")
-    code, out, _ = run(capsys, "extract", str(path), "--format", "csv", "-q")
+    code, out, _ = run(capsys, "extract", "--engine", "rules", str(path), "--format", "csv", "-q")
     assert code == 0 and out.splitlines()[0].startswith("doc_id,metric,value,number")
     assert "受理行政复议案件,93件,93.0,件" in out
-    code, out, _ = run(capsys, "extract", str(path), "--format", "table", "-q")
+    code, out, _ = run(capsys, "extract", "--engine", "rules", str(path), "--format", "table", "-q")
     assert "受理行政复议案件 | 93件 → 93 件" in out
 
 
 def test_sample_report_is_bundled(capsys):
-    code, out, _ = run(capsys, "extract", "--sample", "--format", "table", "-q")
+    code, out, _ = run(capsys, "extract", "--engine", "rules", "--sample", "--format", "table", "-q")
     assert code == 0 and "受理行政复议案件 | 93件 → 93 件" in out
 
 
@@ -64,24 +64,25 @@ def test_model_engine_is_explained_not_a_traceback(tmp_path, capsys, monkeypatch
 def test_bad_text_inputs(tmp_path, capsys, content, expected_code, fragment):
     path = tmp_path / "x.txt"
     path.write_bytes(content)
-    code, out, err = run(capsys, "extract", str(path), "-q")
+    code, out, err = run(capsys, "extract", "--engine", "rules", str(path), "-q")
     assert code == expected_code and fragment in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_one_megabyte_report_is_not_truncated(tmp_path, capsys):
     text = (REPORT * (1_000_000 // len(REPORT) + 1))
     path = tmp_path / "big.txt"
     path.write_text(text, encoding="utf-8")
     out = tmp_path / "big.jsonl"
-    code, _, _ = run(capsys, "extract", str(path), "-o", str(out), "-q")
+    code, _, _ = run(capsys, "extract", "--engine", "rules", str(path), "-o", str(out), "-q")
     doc = read_jsonl(out)[0]
     assert code == 0 and doc.text == text and len(doc.text) >= 1_000_000
     assert doc.facts[-1].evidence.value_span[1] > len(text) - len(REPORT)
 
 
 def test_missing_path_is_one_line(capsys):
-    code, _, err = run(capsys, "extract", "/nonexistent/report.txt")
+    code, _, err = run(capsys, "extract", "--engine", "rules", "/nonexistent/report.txt")
     assert code == 1 and "no such file or directory" in err
 
 

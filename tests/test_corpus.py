@@ -13,7 +13,7 @@ ANNOTATIONS = ROOT / "data" / "annotations"
 GOLD_FILES = [ANNOTATIONS / "reports.jsonl", ANNOTATIONS / "gov-work-reports.jsonl"]
 SILVER_SOURCES = ANNOTATIONS / "silver" / "sources.jsonl"
 SILVER_FILES = [ANNOTATIONS / "silver.jsonl", ANNOTATIONS / "silver" / "first.jsonl", ANNOTATIONS / "silver" / "double.jsonl"]
-REPORT_IDS = {"chengguan-lanzhou-2023", "jinta-2023", "chengzhong-liuzhou-2023", "gansu-highlights-2023"}
+REPORT_IDS = {"chengguan-lanzhou-2023", "jinta-2023", "chengzhong-liuzhou-2023", "gansu-highlights-2023", "jinpu-2023"}
 
 
 @pytest.fixture(scope="module")
@@ -125,7 +125,7 @@ def test_datasets_loads_the_gold_offline(tmp_path, monkeypatch):
     import datasets
     files = {p.stem.replace("-", "_"): str(p) for p in GOLD_FILES}
     loaded = datasets.load_dataset("json", data_files=files, cache_dir=str(tmp_path))
-    assert loaded["reports"].num_rows == 4 and loaded["gov_work_reports"].num_rows >= 8
+    assert loaded["reports"].num_rows == 5 and loaded["gov_work_reports"].num_rows >= 8
     assert loaded["reports"][0]["entities"][0]["label"]
 
 

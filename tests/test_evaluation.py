@@ -6,7 +6,7 @@ from dataclasses import replace
 import pytest
 
 from fazhi_ie.document import Span
-from fazhi_ie.evaluation import EvaluationError, evaluate
+from fazhi_ie.analysis.evaluation import EvaluationError, evaluate
 from fazhi_ie.io.jsonl import read_jsonl
 
 

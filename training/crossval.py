@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from fazhi_ie.document import Document  # noqa: E402
-from fazhi_ie.evaluation import evaluate  # noqa: E402
+from fazhi_ie.analysis.evaluation import evaluate  # noqa: E402
 from fazhi_ie.io.jsonl import read_jsonl, write_jsonl  # noqa: E402
 from fazhi_ie.pipeline import annotate  # noqa: E402
 from fazhi_ie.trainer import TrainConfig, choose_fraction, summarize, train  # noqa: E402
@@ -136,7 +136,7 @@ def run_setting(name: str, base: dict, config_dir: Path, gold: list[Document], s
                       "train_docs": summary["train_docs"], "train_chars": sum(len(d.text) for d in train_docs + chosen_silver)}
         from fazhi_ie.model import ModelEngine
 
-        engine = ModelEngine(fold_dir / "model")
+        engine = ModelEngine.from_pretrained(fold_dir / "model")
         held_doc = [d for d in gold if d.id == held][0]
         preds.append(annotate(Document(held_doc.id, held_doc.text, held_doc.meta), engine=engine))
         train_path.unlink()  # reproducible from the seed; keeps the run folder small

@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from fazhi_ie.document import Document  # noqa: E402
 from fazhi_ie.engines import load_engine  # noqa: E402
-from fazhi_ie.evaluation import evaluate  # noqa: E402
+from fazhi_ie.analysis.evaluation import evaluate  # noqa: E402
 from fazhi_ie.io.jsonl import read_jsonl, write_jsonl  # noqa: E402
 from fazhi_ie.model import ModelEngine  # noqa: E402
 from fazhi_ie.pipeline import annotate  # noqa: E402
@@ -80,7 +80,7 @@ def main() -> int:
         g = gold[fold]
         preds["rules"][fold] = annotate(Document(g.id, g.text, g.meta), engine=rules)
         for name, policy in policies.items():
-            engine = ModelEngine(fold_models[fold], **{**PLAIN, **policy})
+            engine = ModelEngine.from_pretrained(fold_models[fold], **{**PLAIN, **policy})
             preds.setdefault(name, {})[fold] = annotate(Document(g.id, g.text, g.meta), engine=engine)
         print(f"{fold}: {len(policies)} policies decoded ({time.perf_counter() - started:.0f} s)", flush=True)
 

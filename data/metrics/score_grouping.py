@@ -16,7 +16,7 @@ from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
 
-from fazhi_ie.canon import DEFAULT_THRESHOLD, Lexicon, MetricCanonicalizer, match_key, pairwise_scores, read_grouping
+from fazhi_ie.analysis.metric_keys import DEFAULT_THRESHOLD, Lexicon, MetricCanonicalizer, match_key, pairwise_scores, read_grouping
 
 HERE = Path(__file__).resolve().parent
 

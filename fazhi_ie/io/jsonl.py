@@ -1,4 +1,4 @@
-"""Interchange JSONL (SCHEMA.md): one document per line."""
+"""Interchange JSONL (docs/SCHEMA.md): one document per line."""
 from __future__ import annotations
 
 import json
@@ -61,7 +61,8 @@ def parse_line(line: str) -> tuple[dict | None, str | None]:
     try:
         record = json.loads(line)
     except json.JSONDecodeError as exc:
-        return None, f"malformed JSON ({exc.msg}, column {exc.colno})"
+        where = f"column {exc.colno}" if exc.msg.endswith(" at") else f"at column {exc.colno}"
+        return None, f"malformed JSON ({exc.msg} {where})"
     except RecursionError:
         return None, "malformed JSON (nested too deeply)"
     if not isinstance(record, dict):

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any, Iterable
 
-from ..document import Document, Relation, Span
+from ..document import Document, Relation, SchemaError, Span
 from .jsonl import InputError
 
 FROM_NAME = "label"
@@ -98,8 +98,17 @@ def from_labelstudio(tasks: list[dict[str, Any]], *, utf16: bool = True, source:
                 if len(labels) != 1:
                     raise InputError(f"{where}: needs exactly one label, got {labels}")
                 entities.append(Span(str(item.get("id") or f"T{len(entities) + 1}"), labels[0], start, end, text[start:end]))
+        known = {e.id for e in entities}
+        for rel in relations:
+            for end in (rel.head, rel.tail):
+                if end not in known:
+                    raise InputError(f"{source}: task {doc_id}: relation {rel.head}->{rel.tail} ({rel.label}) refers to "
+                                     f"region id {end!r}, which no labelled span of the task has")
         record = Document(doc_id, text, dict(data.get("meta") or {}), tuple(entities), tuple(relations)).to_dict()
-        docs.append(Document.from_dict(record, require_value_heads=False))
+        try:
+            docs.append(Document.from_dict(record, require_value_heads=False))
+        except SchemaError as exc:
+            raise InputError(f"{source}: task {doc_id}: {exc}") from None
     return docs
 
 

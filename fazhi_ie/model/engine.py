@@ -287,7 +287,12 @@ def select_relations(logits: torch.Tensor, pairs: list, labels: list[str], thres
 
 
 class ModelEngine:
-    """The fine-tuned span + relation model behind the engine interface (`predict(text)`)."""
+    """The fine-tuned span + relation model behind the engine interface (`predict(text)`).
+
+    Built from a model directory with `ModelEngine.from_pretrained(path, **decoding)` and written
+    back with `save_pretrained(path)`, like a Hugging Face model: config.json (labels, schema
+    version, decoding, calibration), model.safetensors and tokenizer.json.
+    """
 
     name = "model"
 
@@ -295,38 +300,84 @@ class ModelEngine:
     DECODING_FIELDS = ("span_sources", "relation_sources", "span_precedence", "relation_threshold",
                        "score_calibration")
 
-    def __init__(self, directory: str | Path, *, batch_size: int = 16, **decoding: Any):
+    def __init__(self, model: SpanRelationModel, tokenizer, *, directory: str | Path | None = None,
+                 rules=None, batch_size: int = 16):
+        """Wrap a loaded network and tokenizer. A model that reads the rule engine's output needs
+        `rules` (a RuleEngine), passed in rather than built here."""
+        self.model, self.tokenizer = model, tokenizer
+        self.directory = Path(directory) if directory is not None else None
+        self.config = model.config
+        self.batch_size = batch_size
+        if self.config.uses_rule_output and rules is None:
+            raise ValueError(f"{self.directory or 'this model'}: the model reads the rule engine's output "
+                             "(rule features or rule-sourced labels), so it needs rules=RuleEngine()")
+        self.rules = rules if self.config.uses_rule_output else None
+        self.load_seconds = 0.0
+        #: identifies the model directory (and decoding overrides) in output records; None when built in memory
+        self.fingerprint: str | None = None
+
+    @classmethod
+    def from_pretrained(cls, directory: str | Path, *, rules=None, batch_size: int = 16,
+                        **decoding: Any) -> "ModelEngine":
+        """Load a model directory; `decoding` overrides decoding fields of its config (DECODING_FIELDS).
+
+        When the model reads the rule engine's output and no `rules` is given, the default
+        RuleEngine is built and passed in.
+        """
         start = time.perf_counter()
-        self.directory = Path(directory)
-        self.model, self.tokenizer = load_model_directory(self.directory)
-        unknown = sorted(set(decoding) - set(self.DECODING_FIELDS))
+        unknown = sorted(set(decoding) - set(cls.DECODING_FIELDS))
         if unknown:
             raise TypeError(f"ModelEngine: unknown option(s) {', '.join(unknown)}; decoding options that may be "
-                            f"overridden: {', '.join(self.DECODING_FIELDS)}")
+                            f"overridden: {', '.join(cls.DECODING_FIELDS)}")
+        model, tokenizer = load_model_directory(Path(directory))
         if decoding:
-            self.model.config = dataclasses.replace(self.model.config, **decoding)
-        self.config = self.model.config
-        self.batch_size = batch_size
-        self.rules = None
-        if self.config.uses_rule_output:
+            model.config = dataclasses.replace(model.config, **decoding)
+        if model.config.uses_rule_output and rules is None:
             from ..rules import RuleEngine
 
-            self.rules = RuleEngine()
-        self.load_seconds = time.perf_counter() - start
+            rules = RuleEngine()
+        engine = cls(model, tokenizer, directory=directory, rules=rules, batch_size=batch_size)
+        engine.fingerprint = model_fingerprint(Path(directory), decoding)
+        engine.load_seconds = time.perf_counter() - start
+        return engine
+
+    def save_pretrained(self, directory: str | Path, *, dtype: torch.dtype = torch.float32,
+                        extra_files: dict[str, str] | None = None) -> Path:
+        """Write this model as a model directory (config.json, model.safetensors, tokenizer.json)."""
+        path = Path(directory)
+        save_model_directory(self.model, self.tokenizer, path, dtype=dtype, extra_files=extra_files)
+        return path
 
     @property
     def trained_on(self) -> frozenset[str]:
         """Ids of the documents the model was trained on (from config.json), to keep evaluations held out."""
         return frozenset(self.config.training.get("train_docs", ()))
 
-    def predict(self, text: str) -> Prediction:
+    @property
+    def trained_on_texts(self) -> frozenset[str]:
+        """Text hashes (`text_hash`) of every document the model, or a model it was fine-tuned from, saw."""
+        return frozenset(self.config.training.get("train_text_hashes", ()))
+
+    def predict(self, text: str, sentences=None) -> Prediction:
         with torch.inference_mode():
             return predict_text(self.model, self.tokenizer, text, batch_size=self.batch_size, rules=self.rules)
 
 
+def model_fingerprint(directory: Path, decoding: dict | None = None) -> str:
+    """A short hash of a model directory's config and weights (and any decoding overrides): two runs with the
+    same fingerprint used the same model."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for name in ("config.json", WEIGHTS_FILE):
+        digest.update((directory / name).read_bytes())
+    digest.update(json.dumps(decoding or {}, sort_keys=True).encode("utf-8"))
+    return digest.hexdigest()[:16]
+
+
 def quantize_dynamic_int8(engine: "ModelEngine") -> None:
     """Swap the engine's linear layers for dynamically quantised int8 ones (CPU speed; accuracy cost measured
-    in benchmarks/ and MODEL_CARD.md)."""
+    in benchmarks/ and the model card)."""
     from torch.ao.quantization import quantize_dynamic
 
     config = engine.model.config
@@ -338,16 +389,14 @@ def predict_text(model: SpanRelationModel, tokenizer, text: str, *, batch_size: 
     """Spans, then relations, for one text (model in eval mode, no grad).
 
     A model that uses the rule engine's output (rule features, or labels sourced from the rules) needs
-    `rules` (a RuleEngine); one is made if none is given.
+    `rules` (a RuleEngine), passed in by the caller.
     """
     c = model.config
     pieces = tokenize(tokenizer, text, c.tokenization)
     hints = None
     if c.uses_rule_output:
         if rules is None:
-            from ..rules import RuleEngine
-
-            rules = RuleEngine()
+            raise ValueError("this model reads the rule engine's output: pass rules=RuleEngine()")
         hints = rule_hints(rules, text, pieces, c.tags)
     encoded = encode_text(model, pieces, batch_size, hints.tags if hints is not None and c.rule_features else None)
     merged = merge_sources(decode_spans(encoded, c.tags), hints.prediction if hints else None, pieces, encoded, c)

@@ -14,7 +14,7 @@ from ..normalize import normalize_span
 from ..prediction import Prediction
 from ..sentences import Sentence, linking_windows
 from . import patterns as P
-from .gazetteer import Gazetteer, default_gazetteer
+from ..gazetteer import Gazetteer, default_gazetteer
 
 SCORE = {"gazetteer": 0.9, "pattern": 0.8, "org": 0.6, "metric": 0.5, "has_value": 0.6, "agent": 0.4, "when": 0.5,
          "in_program": 0.3}

@@ -18,7 +18,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import annotate  # noqa: E402  (sets sys.path for fazhi_ie)
 
-from fazhi_ie.evaluation import evaluate  # noqa: E402
+from fazhi_ie.analysis.evaluation import evaluate  # noqa: E402
 from fazhi_ie.io.compact import to_compact  # noqa: E402
 from fazhi_ie.io.jsonl import write_jsonl  # noqa: E402
 from fazhi_ie.sentences import split_sentences  # noqa: E402

@@ -80,6 +80,7 @@ def annotate_until(doc: dict) -> int | None:
 
 
 def cmd_prepare(_: argparse.Namespace) -> None:
+    sys.path.insert(0, str(HERE / "archive"))
     from select_passages import select
 
     docs = []

@@ -128,7 +128,7 @@ def cmd_build(_: argparse.Namespace) -> int:
 
 
 def cmd_agreement(args: argparse.Namespace) -> int:
-    from fazhi_ie.evaluation import evaluate
+    from fazhi_ie.analysis.evaluation import evaluate
 
     pools = {name: ({d.id: d for d in read_jsonl(path)} if path.exists() else {})
              for name, path in (("first", OUT_FIRST), ("reviewed", OUT_REVIEWED), ("double", OUT_DOUBLE))}

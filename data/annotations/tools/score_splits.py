@@ -15,7 +15,7 @@ from pathlib import Path
 
 from fazhi_ie.document import Document
 from fazhi_ie.engines import load_engine
-from fazhi_ie.evaluation import evaluate
+from fazhi_ie.analysis.evaluation import evaluate
 from fazhi_ie.io.jsonl import read_jsonl
 from fazhi_ie.pipeline import annotate
 

@@ -132,7 +132,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 def audit_report(silver: list[Document], *, limit: int = 15, write: bool = True) -> dict[str, int]:
     """The consistency step: audit gold + silver together; report the findings that touch silver."""
-    from fazhi_ie.audit import audit, read_exceptions
+    from fazhi_ie.analysis.audit import audit, read_exceptions
 
     gold = [d for path in GOLD_FILES for d in read_jsonl(path, require_value_heads=False)]
     report = audit(gold + silver, exceptions=read_exceptions(ANNOTATIONS / "audit-exceptions.tsv"))
@@ -147,7 +147,7 @@ def audit_report(silver: list[Document], *, limit: int = 15, write: bool = True)
         variants = "; ".join(f"{v} ×{n}" for v, n in list(f.variants.items())[:4])
         print(f"  {f.kind:<9}{f.count:>4}  {f.key} | {variants}")
     if write and silver:
-        from fazhi_ie.audit import AuditReport
+        from fazhi_ie.analysis.audit import AuditReport
 
         table = AuditReport(unexplained, report.documents).format_table(max_occurrences=4)
         (SILVER / "audit.md").write_text(
@@ -167,7 +167,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 
 def cmd_agreement(args: argparse.Namespace) -> int:
-    from fazhi_ie.evaluation import evaluate
+    from fazhi_ie.analysis.evaluation import evaluate
 
     pools = {name: ({d.id: d for d in read_jsonl(path)} if path.exists() else {})
              for name, path in (("first", OUT_FIRST), ("reviewed", OUT_REVIEWED), ("double", OUT_DOUBLE))}
@@ -196,7 +196,7 @@ def cmd_agreement(args: argparse.Namespace) -> int:
 
 def cmd_stats(_: argparse.Namespace) -> int:
     """A markdown table for the README: gold, silver first pass, reviewed (silver.jsonl), double."""
-    from fazhi_ie.stats import corpus_stats
+    from fazhi_ie.analysis.stats import corpus_stats
 
     gold = [d for path in GOLD_FILES for d in read_jsonl(path)]
     pools = [("gold", gold)]

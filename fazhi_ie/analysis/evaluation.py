@@ -16,11 +16,11 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from .document import Document, Span
-from .facts import DocumentDefaults, assemble_facts, document_defaults
-from .normalize import span_norm
-from .schema import ENTITY_LABELS, RELATION_LABELS
-from .sentences import sentence_index, split_sentences
+from ..document import Document, Span
+from ..facts import DocumentDefaults, defaults_for, facts_for
+from ..normalize import span_norm
+from ..schema import ENTITY_LABELS, RELATION_LABELS
+from ..sentences import sentence_index, split_sentences
 
 NORM_FIELDS = ("number", "unit", "qualifier", "change")
 FACT_FIELDS = ("agent", "time", "program")
@@ -220,13 +220,20 @@ def _doc_scores(gold: Document, pred: Document, defaults: DocumentDefaults) -> D
             else:
                 same = gv == pv
             norm_correct[name] += int(same)
-    gold_facts = {(f.evidence.metric_span, f.evidence.value_span): f for f in assemble_facts(gold, defaults)}
-    pred_facts = {(f.evidence.metric_span, f.evidence.value_span): f for f in assemble_facts(pred, defaults)}
+    gold_facts = {(f.evidence.metric_span, f.evidence.value_span): f for f in facts_for(gold, defaults)}
+    pred_facts = {(f.evidence.metric_span, f.evidence.value_span): f for f in facts_for(pred, defaults)}
     field_correct = dict.fromkeys(FACT_FIELDS, 0)
     for key in gold_facts.keys() & pred_facts.keys():
         for name in FACT_FIELDS:
             field_correct[name] += int(getattr(gold_facts[key], name) == getattr(pred_facts[key], name))
     return DocScores(entities, relations, Counts(facts.tp, facts.fp, facts.fn), len(matched), norm_correct, field_correct)
+
+
+def _first_difference(gold: str, pred: str) -> str:
+    """Where two texts first differ, for an error message."""
+    at = next((i for i, (a, b) in enumerate(zip(gold, pred)) if a != b), min(len(gold), len(pred)))
+    return (f"first difference at offset {at}: gold {gold[at:at + 10]!r}, predicted {pred[at:at + 10]!r}; "
+            f"lengths {len(gold)} and {len(pred)}")
 
 
 def _errors(gold: Document, pred: Document) -> list[dict[str, Any]]:
@@ -341,8 +348,8 @@ def evaluate(gold: Sequence[Document], pred: Sequence[Document], *, bootstrap: i
     for g in gold:
         p = pred_by_id.get(g.id) or Document(g.id, g.text, g.meta)
         if p.text != g.text:
-            raise EvaluationError(f"document {g.id}: predicted text differs from gold text (lengths {len(p.text)} vs {len(g.text)})")
-        defaults = document_defaults(g.text, g.meta)
+            raise EvaluationError(f"document {g.id}: predicted text differs from gold text ({_first_difference(g.text, p.text)})")
+        defaults = defaults_for(g)
         scores.append(_doc_scores(g, p, defaults))
         errors.extend(_errors(g, p))
         y_true.append(_char_tags(g))

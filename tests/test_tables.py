@@ -11,10 +11,10 @@ import pytest
 import fazhi_ie
 from conftest import ROOT
 from fazhi_ie import Document, Evidence, Fact
-from fazhi_ie.canon import (Lexicon, MetricCanonicalizer, match_key, pairwise_scores, read_grouping,
+from fazhi_ie.analysis.metric_keys import (Lexicon, MetricCanonicalizer, match_key, pairwise_scores, read_grouping,
                             similarity)
 from fazhi_ie.cli import main
-from fazhi_ie.tables import FACT_TABLE_COLUMNS, compare_table, read_table, to_dataset, write_table
+from fazhi_ie.analysis.tables import FACT_TABLE_COLUMNS, compare_table, read_table, to_dataset, write_table
 
 pd = pytest.importorskip("pandas")
 

@@ -20,7 +20,7 @@ from dataclasses import replace
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))  # tools/, for annotate
 import annotate  # noqa: E402  (sets sys.path for fazhi_ie)
 
 from fazhi_ie.document import Document, Relation, Span  # noqa: E402

@@ -4,9 +4,9 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any, Sequence
 
-from .document import Document
-from .normalize import span_norm
-from .schema import ENTITY_LABELS, RELATION_LABELS
+from ..document import Document
+from ..normalize import span_norm
+from ..schema import ENTITY_LABELS, RELATION_LABELS
 
 
 def corpus_stats(docs: Sequence[Document]) -> dict[str, Any]:

@@ -1,10 +1,12 @@
 """The research subcommands of `fazhi-ie`: facts, compare, render.
 
-Registered by `fazhi_ie.cli.build_parser` through `add_research_commands`; kept apart from
-cli.py so that extraction and validation options can change without touching these.
-Inputs are .txt files (one document), interchange .jsonl files and directories of them;
-documents are extracted with the chosen engine unless they already are extraction output
-(meta.engine is set) or `--annotations` says to use their own entities and relations.
+Registered by `fazhi_ie.cli.build_parser` through `add_research_commands`. Inputs are read
+by the one input layer (`fazhi_ie.io.sources`, as `extract` reads them): .txt files (one
+document), interchange .jsonl files, directories of them and `-`. A file or record that
+cannot be read is reported on one line naming it (and its line) and left out; the others go
+on and the command exits 1 at the end. Documents are extracted with the chosen engine unless
+they already are extraction output (meta.engine is set) or `--annotations` says to use their
+own entities and relations.
 """
 from __future__ import annotations
 
@@ -13,60 +15,50 @@ import sys
 from pathlib import Path
 from typing import Iterator
 
-from .document import Document
-from .engines import ENGINE_NAMES
-from .tables import TABLE_FORMATS
-
-DOC_SUFFIXES = (".txt", ".jsonl")
-
-
-def _cli_error(message: str) -> Exception:
-    from .cli import CliError
-
-    return CliError(message)
+from ..document import Document
+from ..engines import DEFAULT_ENGINE, ENGINE_NAMES
+from ..analysis.tables import TABLE_FORMATS
+from .common import CliError, check_output_path, err
 
 
 def _add_input_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--engine", choices=ENGINE_NAMES, default=None,
-                        help="engine for texts that are not extracted yet (default: rules, or "
-                             "$FAZHI_IE_ENGINE)")
+                        help=f"engine for texts that are not extracted yet (default: {DEFAULT_ENGINE}, the shipped "
+                             "model, or $FAZHI_IE_ENGINE)")
     parser.add_argument("--model", help="model directory for --engine model")
     parser.add_argument("--annotations", action="store_true",
                         help="use the JSONL records' own entities and relations (e.g. gold) instead of extracting")
 
 
-def load_documents(paths: list[str], *, engine: str | None = None, model: str | None = None,
-                   annotations: bool = False) -> Iterator[Document]:
-    """Documents with facts from files and directories (see the module docstring)."""
-    from .cli import expand_paths, read_text_file
-    from .facts import assemble_facts, document_defaults
-    from .io.jsonl import read_records
-    from .rules.gazetteer import default_named_regions
+class DocumentReader:
+    """Documents with facts from files and directories (see the module docstring); counts the
+    inputs it had to leave out in `failures`."""
 
-    nlp = None
-    for path in expand_paths(paths):
-        if path.suffix not in DOC_SUFFIXES:
-            raise _cli_error(f"{path}: expected a .txt or .jsonl document file")
-        if path.suffix == ".txt":
-            records = [(1, {"id": path.stem, "text": read_text_file(path), "meta": {"source": str(path)}})]
-        else:
-            records = list(read_records(path))
-        for lineno, record in records:
-            if not isinstance(record.get("text"), str):
-                raise _cli_error(f"{path}:{lineno}: a document line needs a string 'text' field")
-            meta = record.get("meta") or {}
-            if annotations or (isinstance(meta, dict) and meta.get("engine")):
-                doc = Document.from_dict(record, require_value_heads=False)
-                if not doc.facts:
-                    defaults = document_defaults(doc.text, doc.meta, list(default_named_regions()))
-                    doc = doc.with_annotations(facts=assemble_facts(doc, defaults))
-                yield doc
+    def __init__(self, paths: list[str], *, engine: str | None = None, model: str | None = None,
+                 annotations: bool = False):
+        self.paths, self.engine, self.model, self.annotations = paths, engine, model, annotations
+        self.failures = 0
+
+    def _failed(self, failure) -> None:
+        self.failures += 1
+        err("error: " + failure.where + (f": document {failure.doc_id}" if failure.doc_id else "")
+            + f": {failure.reason}; left out")
+
+    def __iter__(self) -> Iterator[Document]:
+        from ..facts import facts_for
+        from ..io.sources import read_documents
+
+        nlp = None
+        mode = "keep" if self.annotations else "extracted"
+        for doc in read_documents(self.paths, on_failure=self._failed, annotations=mode):
+            if self.annotations or doc.meta.get("engine"):
+                yield doc if doc.facts else doc.with_annotations(facts=facts_for(doc))
                 continue
             if nlp is None:
-                from .api import load
+                from ..pipeline import load
 
-                nlp = load(model, engine)
-            yield nlp(record["text"], meta=meta, doc_id=str(record.get("id", f"{path.stem}-{lineno}")))
+                nlp = load(self.model, self.engine)
+            yield nlp.annotate(doc)
 
 
 def _is_table(path: Path) -> bool:
@@ -74,7 +66,7 @@ def _is_table(path: Path) -> bool:
     if path.suffix in (".csv", ".parquet"):
         return True
     if path.suffix == ".jsonl" and path.is_file():
-        from .io.jsonl import read_records
+        from ..io.jsonl import read_records
 
         for _, record in read_records(path):
             return "canonical_metric" in record and "text" not in record
@@ -83,22 +75,23 @@ def _is_table(path: Path) -> bool:
 
 def _check_output(path: str | None, fmt: str | None = None) -> None:
     """Refuse an output name whose format is unknown before any work is done."""
-    from .tables import table_format
+    from ..analysis.tables import table_format
 
     if path:
         try:
             table_format(path, fmt)
         except ValueError as exc:
-            raise _cli_error(str(exc)) from None
+            raise CliError(str(exc)) from None
+        check_output_path(path)
 
 
 def cmd_facts(args: argparse.Namespace) -> int:
-    from .canon import MetricCanonicalizer
-    from .tables import facts_table, write_table
+    from ..analysis.metric_keys import MetricCanonicalizer
+    from ..analysis.tables import facts_table, write_table
 
     _check_output(args.output, args.format)
     canon = MetricCanonicalizer.from_file(args.lexicon) if args.lexicon else None
-    docs = load_documents(args.paths, engine=args.engine, model=args.model, annotations=args.annotations)
+    docs = DocumentReader(args.paths, engine=args.engine, model=args.model, annotations=args.annotations)
     frame = facts_table(docs, canonicalizer=canon)
     if args.output:
         fmt = write_table(frame, args.output, args.format)
@@ -106,28 +99,28 @@ def cmd_facts(args: argparse.Namespace) -> int:
               f"{args.output} ({fmt})", file=sys.stderr)
     else:
         frame.to_csv(sys.stdout, index=False)
-    return 0
+    return 1 if docs.failures else 0
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from .tables import compare_table, facts_table, read_table, write_table
+    from ..analysis.tables import compare_table, facts_table, read_table, write_table
 
     _check_output(args.output)
     tables = [Path(p) for p in args.paths if _is_table(Path(p))]
     others = [p for p in args.paths if not _is_table(Path(p))]
     frames = [read_table(p) for p in tables]
     if others:
-        frames.append(facts_table(load_documents(others, engine=args.engine, model=args.model,
-                                                 annotations=args.annotations)))
+        docs = DocumentReader(others, engine=args.engine, model=args.model, annotations=args.annotations)
+        frames.append(facts_table(docs))
     frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     if args.metric:
         keep = frame["canonical_metric"].str.contains(args.metric, regex=False) | \
             frame["metric"].str.contains(args.metric, regex=False)
         frame = frame[keep.fillna(False)]
         if frame.empty:
-            raise _cli_error(f"no fact's metric or canonical metric contains {args.metric!r}")
+            raise CliError(f"no fact's metric or canonical metric contains {args.metric!r}")
     pivot = compare_table(frame, min_reports=args.min_reports)
     if args.output:
         fmt = write_table(pivot.reset_index(), args.output)
@@ -139,13 +132,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
         with pd.option_context("display.max_rows", None, "display.max_columns", None, "display.width", 200,
                                "display.max_colwidth", 40, "display.unicode.east_asian_width", True):
             print(pivot.to_string())
-    return 0
+    return 1 if others and docs.failures else 0
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    from .render import write_html
+    from ..analysis.html_view import write_html
 
-    docs = load_documents([args.file], engine=args.engine, model=args.model, annotations=args.annotations)
+    check_output_path(args.output)
+    docs = DocumentReader([args.file], engine=args.engine, model=args.model, annotations=args.annotations)
     chosen = None
     ids = []
     for doc in docs:
@@ -153,12 +147,15 @@ def cmd_render(args: argparse.Namespace) -> int:
         if args.doc is None or doc.id == args.doc:
             chosen = doc
             break
+    if chosen is None and not ids:
+        raise CliError(f"{args.file}: holds no document to render")
     if chosen is None:
-        raise _cli_error(f"{args.file}: no document with id {args.doc!r}; ids: {', '.join(ids[:20])}")
+        raise CliError(f"{args.file}: no document with id {args.doc!r}; ids: {', '.join(ids[:20])}"
+                       + (", …" if len(ids) > 20 else ""))
     out = args.output or f"{Path(args.file).stem}.html"
     write_html(chosen, out)
     print(f"fazhi-ie: {chosen.id}: {len(chosen.facts)} fact(s) rendered to {out}", file=sys.stderr)
-    return 0
+    return 1 if docs.failures else 0
 
 
 def add_research_commands(sub) -> None:

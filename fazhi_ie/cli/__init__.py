@@ -1,4 +1,5 @@
-"""The `fazhi-ie` command line: extract, validate, evaluate, stats, convert, audit.
+"""The `fazhi-ie` command line: extract, validate, evaluate, stats, convert, audit, train, and
+(in research.py) facts, compare, render.
 
 Every expected failure (unreadable input, schema violations, a missing model) ends in one
 line on stderr and a non-zero exit status, never a traceback; `--debug` shows the
@@ -15,116 +16,23 @@ from importlib import resources
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from .document import Document, SchemaError
-from .engines import ENGINE_NAMES, ModelNotInstalledError
-from .io.jsonl import InputError, read_jsonl, read_records, write_jsonl
-from .schema import validate_record
+from ..document import Document, SchemaError
+from ..engines import DEFAULT_ENGINE, ENGINE_NAMES, ModelNotInstalledError
+from ..io.jsonl import InputError, read_jsonl, read_records, write_jsonl
+from ..schema import validate_record
+from .common import CliError, check_output_path, err
 
 FORMATS = ("jsonl", "csv", "table")
 CONVERT_FORMATS = ("jsonl", "labelstudio", "doccano")
-TEXT_SUFFIXES = (".txt",)
-JSONL_SUFFIXES = (".jsonl",)
 SAMPLE_NAME = "sample_report.txt"
-FACT_COLUMNS = ("doc_id", "metric", "value", "number", "unit", "qualifier", "change", "agent", "time", "program",
-                "sentence_start", "sentence_end", "metric_start", "metric_end", "value_start", "value_end")
-
-
-class CliError(Exception):
-    """An error worth one line to the user."""
-
-
-def _err(message: str) -> None:
-    print(f"fazhi-ie: {message}", file=sys.stderr)
-
-
-# --- input ---------------------------------------------------------------------------------
-def expand_paths(paths: Sequence[str]) -> list[Path]:
-    """Files as given, directories expanded to their .txt and .jsonl files (any case; sorted)."""
-    from .batch import BatchError, list_sources
-
-    try:
-        return [src.path for src in list_sources(paths) if src.path is not None]
-    except BatchError as exc:
-        raise CliError(str(exc)) from None
-
-
-def read_text_file(path: Path) -> str:
-    """The whole file as text (UTF-8, or UTF-16 with a BOM); refuses binary input clearly."""
-    from .batch import read_text_file as read
-
-    return read(path)
-
-
-def documents_from(path: Path) -> list[Document]:
-    """A .txt file is one document (id = file stem); a .jsonl file holds documents with text."""
-    from .batch import record_document
-
-    if path.suffix.lower() in JSONL_SUFFIXES:
-        docs = []
-        for lineno, record in read_records(path):
-            doc = record_document(record, f"{path.stem}-{lineno}")
-            if isinstance(doc, str):
-                raise InputError(f"{path}:{lineno}: {doc}")
-            docs.append(doc)
-        return docs
-    return [Document(path.stem, read_text_file(path), {"source": str(path)})]
-
-
-# --- output --------------------------------------------------------------------------------
-def fact_rows(docs: Iterable[Document]) -> Iterable[dict]:
-    for doc in docs:
-        for fact in doc.facts:
-            ev = fact.evidence
-            yield {"doc_id": doc.id, "metric": fact.metric, "value": fact.value, "number": fact.number,
-                   "unit": fact.unit, "qualifier": fact.qualifier, "change": fact.change, "agent": fact.agent,
-                   "time": fact.time, "program": fact.program, "sentence_start": ev.sentence_start,
-                   "sentence_end": ev.sentence_end, "metric_start": ev.metric_span[0], "metric_end": ev.metric_span[1],
-                   "value_start": ev.value_span[0], "value_end": ev.value_span[1]}
-
-
-def format_fact_table(docs: Sequence[Document]) -> str:
-    lines = []
-    for doc in docs:
-        lines.append(f"== {doc.id}: {len(doc.facts)} facts, {len(doc.entities)} entities, {len(doc.relations)} relations")
-        for fact in doc.facts:
-            number = "?" if fact.number is None else f"{fact.number:g}"
-            extra = " ".join(x for x in (fact.qualifier, fact.change) if x)
-            lines.append(f"  {fact.agent or '-'} | {fact.metric} | {fact.value} → {number} {fact.unit or ''}"
-                         f"{(' ' + extra) if extra else ''} | {fact.time or '-'}"
-                         f" | @{fact.evidence.value_span[0]}")
-        dropped = doc.meta.get("dropped_values") or []
-        if dropped:
-            lines.append(f"  ({len(dropped)} value(s) without a head were left out: "
-                         + ", ".join(d["text"] for d in dropped[:8]) + ")")
-    return "\n".join(lines) + "\n"
-
-
-def write_output(docs: list[Document], fmt: str, out: str | None) -> None:
-    if fmt == "jsonl":
-        if out:
-            write_jsonl(docs, out)
-            return
-        from .io.jsonl import dumps_record
-
-        text = "".join(dumps_record(d.to_dict()) for d in docs)
-    elif fmt == "csv":
-        buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=FACT_COLUMNS)
-        writer.writeheader()
-        writer.writerows(fact_rows(docs))
-        text = buf.getvalue()
-    else:
-        text = format_fact_table(docs)
-    if out:
-        Path(out).write_text(text, encoding="utf-8")
-    else:
-        sys.stdout.write(text)
+ENGINE_HELP = ("extraction engine (default: the shipped model, '" + DEFAULT_ENGINE + "', or $FAZHI_IE_ENGINE; "
+               "'rules' is about 60 times faster, see the model card)")
 
 
 # --- commands ------------------------------------------------------------------------------
 def cmd_extract(args: argparse.Namespace) -> int:
-    from .batch import BatchConfig, BatchError, run_batch
-    from .engines import default_engine_name
+    from ..batch import BatchConfig, BatchError, run_batch
+    from ..engines import default_engine_name
 
     paths = [str(resources.files("fazhi_ie.data").joinpath(SAMPLE_NAME))] if args.sample else []
     paths += args.paths
@@ -140,7 +48,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     if not args.quiet:
         failed = len(result.failures)
-        _err(f"{result.documents} document(s), {result.facts} fact(s)"
+        err(f"{result.documents} document(s), {result.facts} fact(s)"
              + (f"; {result.dropped_values} value(s) without a head left out (listed in meta.dropped_values)"
                 if result.dropped_values else "")
              + (f"; {result.skipped} already complete, skipped" if result.skipped else "")
@@ -184,25 +92,25 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from .evaluation import evaluate
+    from ..analysis.evaluation import evaluate
 
+    check_output_path(args.json, "--json")
     gold = [d for path in args.gold for d in read_jsonl(path, require_value_heads=False)]
     if bool(args.pred) == bool(args.engine):
         raise CliError("give exactly one of --pred FILE or --engine " + "|".join(ENGINE_NAMES))
     if args.pred:
         pred = [d for path in args.pred for d in read_jsonl(path, require_value_heads=False)]
     else:
-        from .engines import load_engine
-        from .pipeline import annotate
+        from ..pipeline import load
 
-        engine = load_engine(args.engine, args.model)
-        seen = sorted({d.id for d in gold} & set(getattr(engine, "trained_on", ())))
+        nlp = load(args.model, args.engine)
+        seen = in_sample_documents(nlp.engine, gold)
         if seen:
-            print(f"fazhi-ie evaluate: warning: {len(seen)} of the {len(gold)} gold documents were in this model's "
-                  f"training data ({', '.join(seen[:5])}{', …' if len(seen) > 5 else ''}), so these scores are "
-                  "in-sample and flattering; held-out scores come from training/crossval.py (MODEL_CARD.md)",
-                  file=sys.stderr)
-        pred = [annotate(Document(d.id, d.text, d.meta), engine=engine) for d in gold]
+            err(f"evaluate: warning: {len(seen)} of the {len(gold)} gold documents were in the training data of this "
+                f"model or of a model it was fine-tuned from ({', '.join(seen[:5])}{', …' if len(seen) > 5 else ''}),"
+                " so these scores are in-sample and flattering; held-out scores come from training/crossval.py "
+                "(the model card)")
+        pred = [nlp.annotate(Document(d.id, d.text, d.meta)) for d in gold]
     report = evaluate(gold, pred, bootstrap=args.bootstrap, seed=args.seed)
     if args.json:
         Path(args.json).write_text(json.dumps(report.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8")
@@ -210,8 +118,18 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def in_sample_documents(engine, docs: list[Document]) -> list[str]:
+    """Ids of `docs` the engine's model saw in training: the same text (by hash, whatever its id),
+    or, for a model saved before texts were hashed, the same id."""
+    from ..document import text_hash
+
+    hashes = getattr(engine, "trained_on_texts", frozenset())
+    ids = getattr(engine, "trained_on", frozenset())
+    return [d.id for d in docs if text_hash(d.text) in hashes or (not hashes and d.id in ids)]
+
+
 def cmd_stats(args: argparse.Namespace) -> int:
-    from .stats import corpus_stats, format_stats
+    from ..analysis.stats import corpus_stats, format_stats
 
     all_docs: list[Document] = []
     for name in args.files:
@@ -225,7 +143,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
-    from .io import doccano, labelstudio
+    from ..io import doccano, labelstudio
 
     readers = {"jsonl": lambda p: read_jsonl(p, require_value_heads=False),
                "labelstudio": lambda p: labelstudio.read_labelstudio(p, utf16=not args.codepoint_offsets),
@@ -235,28 +153,30 @@ def cmd_convert(args: argparse.Namespace) -> int:
                "doccano": doccano.write_doccano}
     docs = readers[args.from_format](args.input)
     count = writers[args.to_format](docs, args.output)
-    _err(f"converted {count} document(s) from {args.from_format} to {args.to_format}: {args.output}")
+    err(f"converted {count} document(s) from {args.from_format} to {args.to_format}: {args.output}")
     return 0
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from .trainer import ConfigError, TrainConfig, train
+    from ..trainer import ConfigError, TrainConfig, option_fields, train
 
     if args.list_options:
-        from dataclasses import MISSING, fields
+        from dataclasses import MISSING
 
-        for f in fields(TrainConfig):
+        for f in option_fields():
             default = f.default_factory() if f.default_factory is not MISSING else f.default  # type: ignore[misc]
             print(f"{f.name} (default {default!r}): {f.metadata.get('help', '')}")
         return 0
     if not args.config:
         raise CliError("train needs --config CONFIG.json (see `fazhi-ie train --list-options` for its keys)")
+    overrides = {f.name: getattr(args, "opt_" + f.name) for f in option_fields()
+                 if getattr(args, "opt_" + f.name, None) is not None}
+    if args.init:
+        overrides["init_model"] = str(Path(args.init).resolve())
+    if args.output:
+        overrides["output_dir"] = str(Path(args.output).resolve())
     try:
-        config = TrainConfig.from_file(args.config)
-        if args.init:
-            config.init_model = str(Path(args.init).resolve())
-        if args.output:
-            config.output_dir = str(Path(args.output).resolve())
+        config = TrainConfig.from_file(args.config, overrides)
     except ConfigError as exc:
         raise CliError(str(exc)) from None
     summary = train(config, log=lambda m: print(m, file=sys.stderr))
@@ -264,8 +184,38 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _option_value(type_name: str):
+    """An argparse `type` that reads a training option from the command line (JSON for lists, objects
+    and booleans, so `--exclude-docs '["a"]'` and `--rule-features false` work)."""
+    def parse(text: str):
+        if type_name in ("int", "float", "str"):
+            try:
+                return {"int": int, "float": float, "str": str}[type_name](text)
+            except ValueError:
+                raise argparse.ArgumentTypeError(f"expected {type_name}, got {text!r}") from None
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError:
+            raise argparse.ArgumentTypeError(f"expected JSON ({type_name}), got {text!r}") from None
+    return parse
+
+
+def add_training_options(parser: argparse.ArgumentParser) -> None:
+    """One `--key value` option per training option, generated from the config dataclasses."""
+    from ..trainer import ARGUMENT_GROUPS
+
+    for group in ARGUMENT_GROUPS:
+        from dataclasses import fields
+
+        section = parser.add_argument_group(f"{group.__name__} (override the config file)")
+        for f in fields(group):
+            type_name = str(f.type).replace("Optional[", "").rstrip("]")
+            section.add_argument("--" + f.name.replace("_", "-"), dest="opt_" + f.name, metavar=type_name.upper(),
+                                 type=_option_value(type_name), help=f.metadata.get("help"))
+
+
 def cmd_audit(args: argparse.Namespace) -> int:
-    from .audit import KINDS, AuditConfig, audit, read_exceptions, write_json
+    from ..analysis.audit import KINDS, AuditConfig, audit, read_exceptions, write_json
 
     kinds = tuple(args.kinds.split(",")) if args.kinds else KINDS
     try:
@@ -309,7 +259,7 @@ def build_parser() -> argparse.ArgumentParser:
     ext.add_argument("-o", "--output", help="write here instead of stdout")
     ext.add_argument("--format", choices=FORMATS, default="jsonl", help="jsonl (interchange), csv (facts) or table")
     ext.add_argument("--engine", choices=ENGINE_NAMES,
-                     help="extraction engine (default: rules, or $FAZHI_IE_ENGINE; the shipped model is opt-in, see MODEL_CARD.md)")
+                     help=ENGINE_HELP)
     ext.add_argument("--model", help="model directory for --engine model")
     ext.add_argument("--sample", action="store_true", help="also extract the bundled sample report")
     ext.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
@@ -329,7 +279,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("evaluate", help="score predictions (a file or an engine) against gold")
     ev.add_argument("--gold", required=True, nargs="+", help="gold interchange JSONL file(s)")
     ev.add_argument("--pred", nargs="+", help="predicted interchange JSONL file(s)")
-    ev.add_argument("--engine", choices=ENGINE_NAMES, help="run this engine on the gold texts instead of --pred")
+    ev.add_argument("--engine", choices=ENGINE_NAMES, help="run this engine on the gold texts instead of --pred "
+                    f"(no default: name it; {DEFAULT_ENGINE} is what extraction uses)")
     ev.add_argument("--model", help="model directory for --engine model")
     ev.add_argument("--json", help="also write the full report (with every error) as JSON here")
     ev.add_argument("--errors", type=_nonnegative_int, default=30, help="errors to show in the table (default 30)")
@@ -360,6 +311,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--init", help="a trained model directory to continue from (e.g. the shipped default model)")
     tr.add_argument("--output", help="override the config's output_dir")
     tr.add_argument("--list-options", action="store_true", help="print every config key with its default and help")
+    add_training_options(tr)
     tr.set_defaults(func=cmd_train)
 
     cv = sub.add_parser("convert", help="convert annotations between jsonl, Label Studio JSON and doccano JSONL")
@@ -370,7 +322,7 @@ def build_parser() -> argparse.ArgumentParser:
     cv.add_argument("--codepoint-offsets", action="store_true", help="Label Studio offsets are code points, not UTF-16")
     cv.set_defaults(func=cmd_convert)
 
-    from .cli_research import add_research_commands
+    from .research import add_research_commands
 
     add_research_commands(sub)  # facts, compare, render
     return parser
@@ -382,20 +334,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.func(args)
     except (CliError, InputError, SchemaError, ModelNotInstalledError) as exc:
-        _err(f"error: {exc}")
+        err(f"error: {exc}")
         return 1
     except KeyboardInterrupt:
-        _err("interrupted")
+        err("interrupted")
         return 130
     except BrokenPipeError:
         return 0
     except Exception as exc:  # noqa: BLE001 - the CLI promises no traceback
         if args.debug:
             raise
-        from .evaluation import EvaluationError
+        from ..analysis.evaluation import EvaluationError
 
-        kind = "error" if isinstance(exc, (EvaluationError, ValueError, OSError)) else "unexpected error"
-        _err(f"{kind}: {exc} (run with --debug for a traceback)")
+        if isinstance(exc, (EvaluationError, ValueError, OSError)):  # expected: the message says what is wrong
+            err(f"error: {exc}")
+        else:
+            err(f"unexpected error: {type(exc).__name__}: {exc} (run with --debug for a traceback)")
         return 1
 
 

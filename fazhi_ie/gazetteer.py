@@ -5,7 +5,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-from ..schema import check_entity_label
+from .schema import check_entity_label
 
 
 def read_gazetteer(path: str | Path | None = None) -> dict[str, str]:

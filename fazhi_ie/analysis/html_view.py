@@ -6,11 +6,19 @@ and tail (``#e-<id>``); the linked place is highlighted with CSS ``:target``.
 """
 from __future__ import annotations
 
-from html import escape
+from html import escape as _escape_html
 from pathlib import Path
 
-from .document import Document
-from .schema import ENTITY_LABELS
+from ..document import Document
+
+_CONTROLS = {cp: 0x2400 + cp for cp in range(0x20) if chr(cp) not in "\t\n\r"} | {0x7F: 0x2421}
+
+
+def escape(text: str, quote: bool = True) -> str:
+    """HTML-escaped text; control characters (NUL and the like, which HTML forbids) are shown as their
+    visible control pictures (U+2400 …), one character each, so the page stays valid and nothing is hidden."""
+    return _escape_html(text.translate(_CONTROLS), quote)
+from ..schema import ENTITY_LABELS
 
 #: Background colours by entity label (light enough for black text).
 LABEL_COLOURS = {

@@ -3,7 +3,13 @@ from __future__ import annotations
 
 from fazhi_ie.engines import ModelNotInstalledError, load_engine
 from fazhi_ie.facts import document_defaults
-from fazhi_ie.pipeline import extract
+from fazhi_ie.pipeline import extract as _extract
+
+
+def extract(text, **kwargs):
+    """These tests exercise the rule engine, named explicitly (the library's default is the model)."""
+    kwargs.setdefault("engine", "rules")
+    return _extract(text, **kwargs)
 from fazhi_ie.schema import validate_record
 
 import pytest
@@ -79,12 +85,12 @@ def test_model_engine_says_none_is_installed(monkeypatch):
 
 def test_a_metric_with_two_years_gives_each_value_its_own_time():
     from fazhi_ie.document import Document, Relation, Span
-    from fazhi_ie.facts import assemble_facts
+    from fazhi_ie.facts import facts_for
 
     text = "农民人均纯收入,1982年为270元,1987年提高到463元。"
     spans = [Span("T1", "METRIC", 0, 7, "农民人均纯收入"), Span("T2", "TIME", 8, 13, "1982年"),
              Span("T3", "VALUE", 14, 18, "270元"), Span("T4", "TIME", 19, 24, "1987年"), Span("T5", "VALUE", 27, 31, "463元")]
     rels = [Relation("R1", "HAS_VALUE", "T1", "T3"), Relation("R2", "HAS_VALUE", "T1", "T5"),
             Relation("R3", "WHEN", "T1", "T2"), Relation("R4", "WHEN", "T1", "T4")]
-    facts = assemble_facts(Document("d", text, {}, tuple(spans), tuple(rels)))
+    facts = facts_for(Document("d", text, {}, tuple(spans), tuple(rels)))
     assert [(f.value, f.time) for f in facts] == [("270元", "1982年"), ("463元", "1987年")]

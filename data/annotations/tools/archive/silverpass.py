@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))  # tools/, for annotate
 import annotate  # noqa: E402  (sets sys.path for fazhi_ie)
 import consistency  # noqa: E402
 

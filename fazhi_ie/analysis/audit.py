@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from .document import Document, Span
-from .sentences import Sentence, sentence_index, split_sentences
+from ..document import Document, Span
+from ..sentences import Sentence, sentence_index, split_sentences
 
 KINDS: tuple[str, ...] = ("label", "untagged", "boundary", "relation")
 # Boundary variants by affix: a core entity string and a longer one of the same label that adds at

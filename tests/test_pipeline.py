@@ -23,27 +23,29 @@ def nlp():
 
 
 def test_load_defaults_and_reuses_one_engine(nlp, monkeypatch):
-    from fazhi_ie import api
+    from fazhi_ie import engines, pipeline as pipeline_module
 
     built = []
-    real = api.load_engine
-    monkeypatch.setattr(api, "load_engine", lambda name, model_path=None: built.append(name) or real(name, model_path))
-    monkeypatch.setattr(api, "default_engine_name", lambda: "rules")
-    pipeline = fazhi_ie.load()
+    real = pipeline_module.load_engine
+    monkeypatch.setattr(pipeline_module, "load_engine",
+                        lambda name, model_path=None: built.append(name) or real(name, model_path))
+    monkeypatch.setattr(engines, "default_engine_name", lambda: "rules")
+    pipeline = fazhi_ie.load(engine="rules")
     pipeline(TEXT)
     list(pipeline.pipe([TEXT, TEXT, TEXT], batch_size=2))
     assert built == ["rules"] and pipeline.engine_name == "rules"
 
 
 def test_a_model_path_implies_the_model_engine(tmp_path, monkeypatch):
-    from fazhi_ie import api
+    from fazhi_ie import pipeline as pipeline_module
     from fazhi_ie.engines import ModelNotInstalledError
 
     with pytest.raises(ModelNotInstalledError, match="no-model-here"):
         fazhi_ie.load(tmp_path / "no-model-here")
     calls = []
-    rules = api.load_engine("rules")
-    monkeypatch.setattr(api, "load_engine", lambda name, model_path=None: calls.append((name, model_path)) or rules)
+    rules = pipeline_module.load_engine("rules")
+    monkeypatch.setattr(pipeline_module, "load_engine",
+                        lambda name, model_path=None: calls.append((name, model_path)) or rules)
     fazhi_ie.load("some/model")
     fazhi_ie.load(engine="rules")
     assert calls == [("model", "some/model"), ("rules", None)]
@@ -126,7 +128,8 @@ def test_readme_has_python_examples():
     assert len(readme_python_blocks()) >= 2
 
 
-@pytest.mark.parametrize("index", range(len(readme_python_blocks())))
+@pytest.mark.parametrize("index", [pytest.param(i, marks=pytest.mark.slow) if i else i  # later blocks run the model
+                                   for i in range(len(readme_python_blocks()))])
 def test_readme_python_example_runs(index, tmp_path, monkeypatch, capsys):
     """Each ```python block of the README runs as written, from a folder that sees the repo's data/."""
     (tmp_path / "data").symlink_to(ROOT / "data")

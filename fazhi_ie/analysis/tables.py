@@ -9,70 +9,33 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
-from .canon import MetricCanonicalizer, default_canonicalizer
-from .document import Document
-from .facts import document_defaults
+from .metric_keys import MetricCanonicalizer, default_canonicalizer
+from ..document import Document
+from ..io.rows import ROW_FIELDS, fact_rows
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas
 
-#: Columns of a facts table, in order, with their pandas dtypes.
-FACT_TABLE_COLUMNS: dict[str, str] = {
-    "doc_id": "string", "region": "string", "year": "Int64",
-    "metric": "string", "value": "string", "number": "float64", "unit": "string", "qualifier": "string",
-    "change": "string", "agent": "string", "time": "string", "program": "string",
-    "canonical_metric": "string", "canonical_rule": "string", "canonical_score": "float64",
-    "metric_score": "float64", "value_score": "float64", "relation_score": "float64",
-    "sentence": "string", "sentence_start": "Int64", "sentence_end": "Int64",
-    "metric_start": "Int64", "metric_end": "Int64", "value_start": "Int64", "value_end": "Int64",
-    "engine": "string",
-}
+#: Columns of a facts table, in order, with their pandas dtypes: the fact row (io/rows.py)
+#: with the canonical metric after `program`.
+_DTYPES = {"year": "Int64", "number": "float64", "metric_score": "float64", "value_score": "float64",
+           "relation_score": "float64", "canonical_score": "float64", "sentence_start": "Int64",
+           "sentence_end": "Int64", "metric_start": "Int64", "metric_end": "Int64", "value_start": "Int64",
+           "value_end": "Int64"}
+_COLUMNS = (ROW_FIELDS[:ROW_FIELDS.index("program") + 1] + ("canonical_metric", "canonical_rule", "canonical_score")
+            + ROW_FIELDS[ROW_FIELDS.index("program") + 1:])
+FACT_TABLE_COLUMNS: dict[str, str] = {col: _DTYPES.get(col, "string") for col in _COLUMNS}
 TABLE_FORMATS = ("csv", "parquet", "jsonl")
 
 
-def _report_year(value) -> int | None:
-    try:
-        return int(str(value)[:4]) if value is not None else None
-    except ValueError:
-        return None
-
-
 def fact_records(docs: Iterable[Document], canonicalizer: MetricCanonicalizer | None = None) -> list[dict]:
-    """The rows of `facts_table` as plain dicts (no pandas needed)."""
-    from .rules.gazetteer import default_named_regions
-
+    """The rows of `facts_table` as plain dicts (no pandas needed): the fact rows of
+    `fazhi_ie.io.rows` with each metric's canonical key, rule and score."""
     canon = canonicalizer or default_canonicalizer()
-    rows: list[dict] = []
-    pending: list[tuple[dict, str]] = []
-    for doc in docs:
-        defaults = document_defaults(doc.text, doc.meta, list(default_named_regions()))
-        heads = {(e.start, e.end): e for e in doc.entities if e.label != "VALUE"}
-        values = {(e.start, e.end): e for e in doc.entities if e.label == "VALUE"}
-        by_id = doc.entities_by_id()
-        rel_scores = {(by_id[r.head].start, by_id[r.tail].start): r.score
-                      for r in doc.relations if r.label == "HAS_VALUE" and r.head in by_id and r.tail in by_id}
-        for fact in doc.facts:
-            ev = fact.evidence
-            (m0, m1), (v0, v1) = ev.metric_span, ev.value_span
-            head, value = heads.get((m0, m1)), values.get((v0, v1))
-            row = {
-                "doc_id": doc.id, "region": defaults.agent, "year": _report_year(defaults.time),
-                "metric": fact.metric, "value": fact.value, "number": fact.number, "unit": fact.unit,
-                "qualifier": fact.qualifier, "change": fact.change, "agent": fact.agent, "time": fact.time,
-                "program": fact.program,
-                "metric_score": head.score if head else None, "value_score": value.score if value else None,
-                "relation_score": rel_scores.get((m0, v0)),
-                # The sentence is cut from the document text by its offsets, not copied from evidence.
-                "sentence": doc.text[ev.sentence_start:ev.sentence_end],
-                "sentence_start": ev.sentence_start, "sentence_end": ev.sentence_end,
-                "metric_start": m0, "metric_end": m1, "value_start": v0, "value_end": v1,
-                "engine": doc.meta.get("engine"),
-            }
-            rows.append(row)
-            pending.append((row, fact.metric))
-    canonical = canon.canonicalize_all(metric for _, metric in pending)
-    for row, metric in pending:
-        c = canonical[metric]
+    rows = list(fact_rows(docs))
+    canonical = canon.canonicalize_all(row["metric"] for row in rows)
+    for row in rows:
+        c = canonical[row["metric"]]
         row["canonical_metric"], row["canonical_rule"], row["canonical_score"] = c.key, c.rule, c.score
     return [{col: row.get(col) for col in FACT_TABLE_COLUMNS} for row in rows]
 
@@ -123,18 +86,31 @@ def write_table(frame: "pandas.DataFrame", path: str | Path, fmt: str | None = N
     return fmt
 
 
+#: the columns a file must have to be read as a facts table
+REQUIRED_TABLE_COLUMNS = ("doc_id", "metric", "value", "canonical_metric")
+
+
 def read_table(path: str | Path, fmt: str | None = None) -> "pandas.DataFrame":
     """Read a table written by `write_table` back with the facts-table dtypes (CSV keeps no
-    difference between an empty string and a missing value: both come back as <NA>)."""
+    difference between an empty string and a missing value: both come back as <NA>).
+
+    Raises ValueError naming the file when it cannot be read or is not a facts table."""
     import pandas as pd
 
     fmt = table_format(path, fmt)
-    if fmt == "csv":
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8")
-    elif fmt == "parquet":
-        frame = pd.read_parquet(path)
-    else:
-        frame = pd.read_json(path, orient="records", lines=True, dtype=False)
+    try:
+        if fmt == "csv":
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8")
+        elif fmt == "parquet":
+            frame = pd.read_parquet(path)
+        else:
+            frame = pd.read_json(path, orient="records", lines=True, dtype=False)
+    except (UnicodeDecodeError, ValueError, OSError, pd.errors.ParserError) as exc:
+        raise ValueError(f"{path}: cannot be read as a {fmt} facts table ({type(exc).__name__}: {exc})") from None
+    missing = [c for c in REQUIRED_TABLE_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{path}: not a facts table written by `fazhi-ie facts` (missing columns: "
+                         f"{', '.join(missing)})")
     return _typed(frame)
 
 
