@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import math
+import re
 import shutil
 from pathlib import Path
 
@@ -407,3 +408,43 @@ def test_batch_workers_share_the_cores_for_the_model(trained):
     finally:
         torch.set_num_threads(before)
         batch._WORKER_STATE.clear()
+
+
+def test_training_config_values_are_type_checked(tmp_path):
+    from fazhi_ie.trainer import ConfigError, TrainConfig
+
+    base = {"train_files": ["a.jsonl"], "output_dir": str(tmp_path / "out")}
+    for bad, message in ((
+            {"epochs": "10"}, "epochs must be a whole number, got '10' (str)"),
+            ({"learning_rate": "fast"}, "learning_rate must be a finite number, got 'fast' (str)"),
+            ({"max_steps": -1}, "max_steps must be at least 0, got -1"),
+            ({"rule_features": "yes"}, "rule_features must be true or false"),
+            ({"exclude_docs": "jinta-2023"}, "exclude_docs must be a list of strings"),
+            ({"warmup_ratio": 1.5}, "warmup_ratio must be at most 1.0")):
+        with pytest.raises(ConfigError, match=re.escape(message)):
+            TrainConfig.from_dict({**base, **bad})
+
+
+def test_training_never_writes_into_the_package():
+    from fazhi_ie.engines import default_model_path
+    from fazhi_ie.trainer import ConfigError, TrainConfig
+
+    with pytest.raises(ConfigError, match="inside the installed package"):
+        TrainConfig.from_dict({"train_files": ["a.jsonl"], "output_dir": str(default_model_path())})
+
+
+def test_training_options_group_and_override_from_the_command_line(tmp_path, capsys):
+    from fazhi_ie.cli import build_parser
+    from fazhi_ie.trainer import DataArguments, ModelArguments, TrainConfig, TrainingArguments
+
+    config = TrainConfig.from_dict({"data": {"train_files": ["a.jsonl"]}, "training": {"epochs": 3},
+                                    "output_dir": str(tmp_path / "o")})
+    assert isinstance(config.data, DataArguments) and isinstance(config.model, ModelArguments)
+    assert isinstance(config.training, TrainingArguments) and config.epochs == 3 == config.training.epochs
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps({"train_files": ["a.jsonl"], "epochs": 6, "output_dir": str(tmp_path / "o")}))
+    args = build_parser().parse_args(["train", "--config", str(path), "--epochs", "2", "--exclude-docs", '["x"]',
+                                      "--rule-features", "false"])
+    assert (args.opt_epochs, args.opt_exclude_docs, args.opt_rule_features) == (2, ["x"], False)
+    overridden = TrainConfig.from_file(path, {"epochs": args.opt_epochs, "exclude_docs": args.opt_exclude_docs})
+    assert overridden.epochs == 2 and overridden.exclude_docs == ["x"]

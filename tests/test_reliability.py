@@ -312,3 +312,142 @@ def test_unreadable_jsonl_line_is_named_once(tmp_path, capsys):
     code, out, err = run(capsys, "extract", "--engine", "rules", str(path), "-q")
     assert code == 1 and len(out.splitlines()) == 1
     assert f"error: {path}:2: not UTF-8" in err and err.count(str(path)) == 1
+
+
+# --- Reliability II (issue 17): research commands, resume, workers, configs, messages -----------------
+def _broken_model(tmp_path):
+    """A copy of the shipped model whose weights file is garbage."""
+    import shutil
+
+    from fazhi_ie.engines import default_model_path
+
+    model = tmp_path / "broken-model"
+    shutil.copytree(default_model_path(), model)
+    (model / "model.safetensors").write_bytes(b"not a safetensors file")
+    return model
+
+
+def test_resume_refuses_a_file_begun_with_another_engine(tmp_path, capsys):
+    src = tmp_path / "in"
+    src.mkdir()
+    for name in ("a", "b"):
+        (src / f"{name}.txt").write_text(REPORT, encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    assert run(capsys, "extract", "--engine", "rules", str(src / "a.txt"), "-o", str(out), "-q")[0] == 0
+    before = out.read_bytes()
+    code, _, err = run(capsys, "extract", "--engine", "model", str(src), "-o", str(out), "--resume", "-q")
+    assert code == 1 and "written by engine 'rules'" in err and "this run uses engine 'model'" in err
+    assert out.read_bytes() == before  # nothing appended
+    assert run(capsys, "extract", "--engine", "rules", str(src), "-o", str(out), "--resume", "-q")[0] == 0
+    assert [d.id for d in read_jsonl(out)] == ["a", "b"]
+
+
+def test_workers_with_a_broken_model_give_one_clear_error(tmp_path, capsys):
+    (tmp_path / "a.txt").write_text(REPORT, encoding="utf-8")
+    (tmp_path / "b.txt").write_text(REPORT, encoding="utf-8")
+    model = _broken_model(tmp_path)
+    code, _, err = run(capsys, "extract", "--engine", "model", "--model", str(model), "--workers", "2",
+                       str(tmp_path / "a.txt"), str(tmp_path / "b.txt"), "-o", str(tmp_path / "o.jsonl"))
+    assert code == 1 and "Traceback" not in err and "BrokenProcessPool" not in err and "--resume" not in err
+    assert len(err.strip().splitlines()) == 1 and str(model) in err
+
+
+def test_workers_exit_when_their_parent_dies():
+    # a worker's watchdog ends it when its parent is gone (here: told a parent pid that is not its parent)
+    import subprocess
+    import sys
+
+    code = "import os, time; from fazhi_ie.batch import _watch_parent; _watch_parent(os.getppid() + 999999, 0.05); time.sleep(60)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=50)
+    assert result.returncode == 1
+
+
+def test_rules_engine_with_a_model_directory_is_refused(tmp_path, capsys):
+    (tmp_path / "a.txt").write_text(REPORT, encoding="utf-8")
+    code, _, err = run(capsys, "extract", "--engine", "rules", "--model", str(tmp_path / "m"), str(tmp_path / "a.txt"))
+    assert code == 1 and "the rules engine uses none" in err and "Traceback" not in err
+
+
+def test_help_names_the_model_as_the_default_engine(capsys):
+    from fazhi_ie.engines import DEFAULT_ENGINE
+
+    for command in ("extract", "facts", "compare", "render"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        text = " ".join(capsys.readouterr().out.split())
+        assert f"default: the shipped model, '{DEFAULT_ENGINE}'" in text or f"default: {DEFAULT_ENGINE}, the shipped model" in text
+        assert "default: rules" not in text
+
+
+def test_outputs_in_a_missing_folder_fail_before_any_extraction(tmp_path, capsys, monkeypatch):
+    from fazhi_ie.pipeline import Pipeline
+
+    (tmp_path / "a.txt").write_text(REPORT, encoding="utf-8")
+    extracted = []
+    monkeypatch.setattr(Pipeline, "annotate", lambda self, doc: extracted.append(doc.id))
+    gold = str(ROOT / "tests" / "fixtures" / "gold_small.jsonl")
+    for args in (("facts", "--engine", "rules", str(tmp_path / "a.txt"), "-o", str(tmp_path / "no" / "f.csv")),
+                 ("evaluate", "--gold", gold, "--engine", "rules", "--json", str(tmp_path / "no" / "e.json")),
+                 ("render", "--engine", "rules", str(tmp_path / "a.txt"), "-o", str(tmp_path / "no" / "a.html"))):
+        code, _, err = run(capsys, *args)
+        assert code == 1 and "does not exist" in err, args
+    assert extracted == []
+
+
+def test_compare_refuses_what_is_not_a_facts_table(tmp_path, capsys):
+    (tmp_path / "other.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    (tmp_path / "binary.csv").write_bytes(bytes(range(256)) * 4)
+    for name, message in (("other.csv", "not a facts table"), ("binary.csv", "cannot be read as a csv facts table")):
+        code, _, err = run(capsys, "compare", str(tmp_path / name))
+        assert code == 1 and name in err and message in err
+
+
+def test_render_of_an_empty_file_says_so(tmp_path, capsys):
+    (tmp_path / "empty.jsonl").write_text("", encoding="utf-8")
+    code, _, err = run(capsys, "render", "--engine", "rules", str(tmp_path / "empty.jsonl"))
+    assert code == 1 and "holds no document to render" in err and "None" not in err
+
+
+def test_label_studio_relation_to_an_unknown_region_names_the_file(tmp_path):
+    from fazhi_ie.io.jsonl import InputError
+    from fazhi_ie.io.labelstudio import read_labelstudio
+
+    task = [{"id": 1, "data": {"text": "受理93件"}, "annotations": [{"result": [
+        {"id": "a", "type": "labels", "value": {"start": 0, "end": 2, "labels": ["METRIC"]}},
+        {"type": "relation", "from_id": "a", "to_id": "zz", "labels": ["HAS_VALUE"]}]}]}]
+    path = tmp_path / "ls.json"
+    path.write_text(json.dumps(task, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(InputError, match=r"ls\.json: task 1: relation a->zz \(HAS_VALUE\) refers to region id 'zz'"):
+        read_labelstudio(path)
+
+
+def test_messages_say_where_texts_differ_and_what_json_broke():
+    from fazhi_ie.analysis.evaluation import EvaluationError, evaluate
+    from fazhi_ie.document import Document
+    from fazhi_ie.io.jsonl import parse_line
+
+    text = "受理案件93件。"
+    with pytest.raises(EvaluationError, match=r"first difference at offset 5: gold '3件。', predicted '4件。'; lengths 8 and 8"):
+        evaluate([Document("d", text)], [Document("d", text.replace("93", "94"))])
+    assert parse_line('{"id": "a", "text": "abc')[1] == "malformed JSON (Unterminated string starting at column 21)"
+
+
+def test_html_view_shows_control_characters_visibly():
+    import fazhi_ie
+
+    html = fazhi_ie.render(fazhi_ie.load(engine="rules")("全区受理\x00案件93件。\x07"))
+    assert "\x00" not in html and "\x07" not in html and "\u2400" in html and "\u2407" in html
+
+
+def test_in_sample_warning_compares_texts_not_ids(tmp_path, capsys):
+    gold = read_jsonl(ROOT / "data" / "annotations" / "reports.jsonl")
+    renamed = tmp_path / "renamed.jsonl"
+    renamed.write_text("".join(json.dumps({**d.to_dict(), "id": "x-" + d.id}, ensure_ascii=False) + "\n"
+                               for d in gold if d.id == "jinta-2023"), encoding="utf-8")
+    code, _, err = run(capsys, "evaluate", "--gold", str(renamed), "--engine", "model", "--bootstrap", "0")
+    assert code == 0 and "warning: 1 of the 1 gold documents were in the training data" in err
+    held_out = tmp_path / "held_out.jsonl"
+    held_out.write_text("".join(json.dumps(d.to_dict(), ensure_ascii=False) + "\n"
+                                for d in gold if d.id == "jinpu-2023"), encoding="utf-8")
+    code, _, err = run(capsys, "evaluate", "--gold", str(held_out), "--engine", "model", "--bootstrap", "0")
+    assert code == 0 and "warning" not in err

@@ -8,6 +8,7 @@ have one); such values are listed in the prediction's `dropped` diagnostics inst
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 from ..document import Relation, Span
 from ..normalize import normalize_span
@@ -40,11 +41,12 @@ class RuleEngine:
     def __init__(self, gazetteer: Gazetteer | None = None):
         self.gazetteer = gazetteer or default_gazetteer()
 
-    def predict(self, text: str) -> Prediction:
+    def predict(self, text: str, sentences: Sequence[Sentence] | None = None) -> Prediction:
+        """Spans and relations of `text`; `sentences` are its sentences when already split (the pipeline's)."""
         entities: list[Span] = []
         relations: list[Relation] = []
         dropped: list[dict] = []
-        for sent in linking_windows(text):  # sentences, long ones cut into bounded windows
+        for sent in linking_windows(text, sentences=sentences):  # sentences, long ones cut into bounded windows
             spans = self._sentence_spans(text, sent)
             sent_entities, sent_relations, sent_dropped = self._link(text, sent, spans)
             entities.extend(sent_entities)
