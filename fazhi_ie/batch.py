@@ -44,6 +44,7 @@ class BatchConfig:
     resume: bool = False
     stdin_format: str = "txt"
     max_in_flight: int = 0  # 0: 4 per worker
+    meta: dict | None = None  # set on every document (e.g. {"year": 2023} from --meta year=2023)
 
     def __post_init__(self) -> None:
         if self.fmt not in FORMATS:
@@ -94,9 +95,10 @@ def _work(doc: Document) -> tuple[str | None, int, int, str | None]:
     return extract_rendered(doc, _WORKER_STATE["pipeline"], _WORKER_STATE["fmt"])
 
 
-def extract_rendered(doc: Document, engine, fmt: str) -> tuple[str | None, int, int, str | None]:
-    """(rendered output, facts, values left out, error): extract one document and render it;
-    output that breaks the schema is refused, never written."""
+def extract_rendered(doc: Document, engine, fmt: str) -> tuple[str | None, int, int, str | None, list[str]]:
+    """(rendered output, facts, values left out, error, warnings): extract one document and render it;
+    output that breaks the schema is refused, never written. The warnings are the report's own
+    (`meta.report.warnings`, e.g. meta and title disagree on the year)."""
     from .pipeline import Pipeline
     from .schema import validate_record
 
@@ -105,10 +107,11 @@ def extract_rendered(doc: Document, engine, fmt: str) -> tuple[str | None, int, 
         record = out.to_dict()
         problems = validate_record(record)
         if problems:
-            return None, 0, 0, "extraction output breaks the schema: " + "; ".join(str(p) for p in problems[:3])
-        return format_document(out, fmt, record), len(out.facts), len(out.meta.get("dropped_values") or []), None
+            return None, 0, 0, "extraction output breaks the schema: " + "; ".join(str(p) for p in problems[:3]), []
+        return (format_document(out, fmt, record), len(out.facts), len(out.meta.get("dropped_values") or []), None,
+                list(out.meta.get("report", {}).get("warnings", [])))
     except Exception as exc:  # noqa: BLE001 - one bad document must not stop the batch
-        return None, 0, 0, f"extraction failed: {type(exc).__name__}: {exc}"
+        return None, 0, 0, f"extraction failed: {type(exc).__name__}: {exc}", []
 
 
 def format_document(doc: Document, fmt: str, record: dict | None = None) -> str:
@@ -225,8 +228,11 @@ def run_batch(paths: Sequence[str], config: BatchConfig, *, output: str | None =
         started = time.perf_counter()
         last_postfix = 0.0
 
-        def finish(item: Task | Failure, rendered: str | None, facts: int, dropped: int, error: str | None) -> None:
+        def finish(item: Task | Failure, rendered: str | None, facts: int, dropped: int, error: str | None,
+                   warnings: list[str] = ()) -> None:
             nonlocal last_postfix
+            for warning in warnings:
+                say(f"warning: {item.where}: document {item.doc.id}: {warning}")
             if isinstance(item, Failure) or error is not None:
                 failure = item if isinstance(item, Failure) else Failure(item.where, item.doc.id, error or "", item.size)
                 result.failures.append(failure)
@@ -267,7 +273,7 @@ def run_batch(paths: Sequence[str], config: BatchConfig, *, output: str | None =
             elif not any("\u4e00" <= ch <= "\u9fff" for ch in task.doc.text):
                 say(f"warning: {task.where}: document {task.doc.id} has no Chinese text; it has no facts")
 
-        items = iter_documents(sources, stdin=stdin)
+        items = iter_documents(sources, stdin=stdin, meta=config.meta)
         if config.workers == 1:
             engine = pipeline
             for item in items:

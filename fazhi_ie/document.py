@@ -161,6 +161,15 @@ class Fact:
     #: ids of the fact's head (metric) and VALUE entities in the document
     metric_id: str | None = None
     value_id: str | None = None
+    #: for a fact read from a block the page repeats verbatim: the value span of the same fact in the original
+    duplicate_of: tuple[int, int] | None = None
+    #: the period the value describes (2023, 2023-H1, 2021/2025, as of 2023-11; fazhi_ie.periods), None if unreadable
+    period: str | None = None
+    #: the other times of the sentence, each with its role (comparison_base, deadline, since, as_of, period)
+    times: tuple = ()
+    #: for a from-to pair (由A提高到B): the earlier value A, as written and as a number
+    previous_value: str | None = None
+    previous_number: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The fact as an output record (docs/SCHEMA.md, Facts); score and span ids only when known."""
@@ -175,6 +184,15 @@ class Fact:
             out["metric_id"] = self.metric_id
         if self.value_id is not None:
             out["value_id"] = self.value_id
+        if self.duplicate_of is not None:
+            out["duplicate_of"] = list(self.duplicate_of)
+        if self.period is not None:
+            out["period"] = self.period
+        if self.times:
+            out["times"] = [t.to_dict() for t in self.times]
+        if self.previous_value is not None:
+            out["previous_value"] = self.previous_value
+            out["previous_number"] = self.previous_number
         return out
 
     @classmethod
@@ -183,7 +201,16 @@ class Fact:
             data["metric"], data["value"], data.get("number"), data.get("unit"), data.get("qualifier"),
             data.get("change"), data.get("agent"), data.get("time"), data.get("program"),
             Evidence.from_dict(data["evidence"]), data.get("score"), data.get("metric_id"), data.get("value_id"),
+            tuple(data["duplicate_of"]) if data.get("duplicate_of") is not None else None,  # type: ignore[arg-type]
+            data.get("period"), tuple(_time_role(t) for t in data.get("times") or ()),
+            data.get("previous_value"), data.get("previous_number"),
         )
+
+
+def _time_role(data: Mapping[str, Any]):
+    from .periods import TimeRole
+
+    return TimeRole(data["text"], int(data["span"][0]), int(data["span"][1]), data["role"], data.get("period"))
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,13 @@ evaluator all call it), so a document gets the same facts whoever asks. Document
 (the report's own region or body, and its year) fill agent and time where the sentence
 states none; they come from meta, or else from the title and opening lines (`defaults_for`).
 
+Time is data: each fact carries `period` (its time, or the report year, resolved by
+`fazhi_ie.periods`: 2023, 2023-H1, 2021/2025, as of 2023-11) and `times`, every other TIME of
+its sentence with its role (comparison base, deadline, since-when, as-of). A WHEN tail that is
+a comparison base (较2022年同期) is never the fact's time. A from-to pair of one metric
+(由8.82%提高到61.40%, 从A增至B) is one fact: `value` B, `previous_value` A, `change` the
+direction.
+
 Evidence quotes the fact's sentence; a sentence longer than sentences.MAX_WINDOW is
 quoted only as far as the linking window(s) holding the metric and the value, with
 `sentence_start`/`sentence_end` giving that excerpt's offsets, so that output stays
@@ -19,10 +26,10 @@ from typing import Mapping
 
 from .document import Document, Evidence, Fact, Span
 from .normalize import span_norm
+from .periods import TimeRole, resolve_period, time_role
+from .report import ReportInfo, report_info
 from .sentences import linking_windows, sentence_index, split_sentences
 
-OPENING_CHARS = 300
-_YEAR_RE = re.compile(r"(19[5-9]\d|20\d\d)\s?年")
 
 
 @dataclass(frozen=True)
@@ -31,67 +38,119 @@ class DocumentDefaults:
 
     agent: str | None
     time: str | None
+    year: int | None = None
 
 
 def document_defaults(text: str, meta: Mapping, known_regions: list[str] | None = None) -> DocumentDefaults:
-    """Region/body and year from meta, else inferred from the title and opening lines."""
-    agent = meta.get("region") or meta.get("body")
-    year = meta.get("year")
-    opening = text[:OPENING_CHARS]
-    if agent is None and known_regions:
-        hits = [(opening.find(r), -len(r), r) for r in known_regions if r in opening]
-        if hits:
-            agent = min(hits)[2]
-    if year is None:
-        match = _YEAR_RE.search(opening)
-        if match:
-            year = match.group(1)
-    return DocumentDefaults(agent=str(agent) if agent else None, time=str(year) if year else None)
+    """The defaults of a text and its meta without a Document (see `defaults_for`)."""
+    info = report_info(text, meta, known_regions or [])
+    return DocumentDefaults(agent=info.region, time=str(info.year) if info.year is not None else None, year=info.year)
 
 
-def defaults_for(doc: Document) -> DocumentDefaults:
-    """The agent and time `doc`'s facts fall back to (meta, else the opening with the known regions)."""
+def info_for(doc: Document) -> ReportInfo:
+    """What `doc` says about itself (year, region, furniture, repeated blocks; `fazhi_ie.report`)."""
     from .gazetteer import default_named_regions
 
-    return document_defaults(doc.text, doc.meta, list(default_named_regions()))
+    return report_info(doc.text, doc.meta, list(default_named_regions()))
 
 
-def facts_for(doc: Document, defaults: DocumentDefaults | None = None) -> list[Fact]:
+def defaults_for(doc: Document, info: ReportInfo | None = None) -> DocumentDefaults:
+    """The agent and time `doc`'s facts fall back to: the report's own region and year (meta, else its
+    title or opening; never page furniture such as 今天是…)."""
+    info = info or info_for(doc)
+    return DocumentDefaults(agent=info.region, time=str(info.year) if info.year is not None else None, year=info.year)
+
+
+def facts_for(doc: Document, defaults: DocumentDefaults | None = None, info: ReportInfo | None = None) -> list[Fact]:
     """The facts of `doc`: one per HAS_VALUE relation, in text order of the value.
 
     `defaults` (default: `defaults_for(doc)`) lets an evaluator assemble gold and predicted
-    facts under the same document defaults.
+    facts under the same document defaults; `info` is `info_for(doc)` when already known.
     """
-    return assemble_facts(doc, defaults if defaults is not None else defaults_for(doc))
+    info = info or info_for(doc)
+    facts = assemble_facts(doc, defaults if defaults is not None else defaults_for(doc, info))
+    return mark_duplicates(facts, info) if info.repeats else facts
+
+
+def mark_duplicates(facts: list[Fact], info: ReportInfo) -> list[Fact]:
+    """Facts whose metric and value lie in a block the page repeats get `duplicate_of`: the value span of
+    the same fact in the original block."""
+    from dataclasses import replace
+
+    out = []
+    for fact in facts:
+        value = info.original_of(*fact.evidence.value_span)
+        metric = info.original_of(*fact.evidence.metric_span)
+        out.append(replace(fact, duplicate_of=value) if value is not None and metric is not None else fact)
+    return out
 
 
 def assemble_facts(doc: Document, defaults: DocumentDefaults) -> list[Fact]:
-    """One Fact per HAS_VALUE relation of `doc` under `defaults` (use `facts_for`)."""
+    """One Fact per HAS_VALUE relation of `doc` under `defaults` (use `facts_for`); from-to pairs merged."""
     by_id = doc.entities_by_id()
     outgoing: dict[tuple[str, str], list[Span]] = {}
     for rel in doc.relations:
         if rel.label in ("AGENT", "WHEN", "IN_PROGRAM"):
             outgoing.setdefault((rel.head, rel.label), []).append(by_id[rel.tail])
     windows = linking_windows(doc.text, sentences=doc.sents)
+    times = sorted((e for e in doc.entities if e.label == "TIME"), key=lambda e: e.start)
     facts = []
     pairs = [(by_id[r.head], by_id[r.tail], r.score) for r in doc.relations if r.label == "HAS_VALUE"]
     for head, value, score in sorted(pairs, key=lambda p: p[1].start):
         norm = span_norm(doc.text, value)
         ev_start, ev_end = _evidence_bounds(windows, head, value)
         agent = _nearest(outgoing.get((head.id, "AGENT")), value)
-        when = _nearest(outgoing.get((head.id, "WHEN")), value)
+        whens = [t for t in outgoing.get((head.id, "WHEN")) or ()
+                 if time_role(doc.text, t.start, t.end) != "comparison_base"]
+        when = _nearest(whens, value)
         program = _nearest(outgoing.get((head.id, "IN_PROGRAM")), value)
+        time = when.text if when else defaults.time
+        others = tuple(TimeRole(t.text, t.start, t.end, time_role(doc.text, t.start, t.end),
+                                resolve_period(t.text, defaults.year))
+                       for t in times if ev_start <= t.start and t.end <= ev_end and t is not when)
         facts.append(Fact(
             metric=head.text, value=value.text, number=norm.number, unit=norm.unit, qualifier=norm.qualifier,
             change=norm.change,
             agent=agent.text if agent else defaults.agent,
-            time=when.text if when else defaults.time,
+            time=time,
             program=program.text if program else None,
             evidence=Evidence(doc.text[ev_start:ev_end], ev_start, ev_end, (head.start, head.end),
                               (value.start, value.end)),
             score=score, metric_id=head.id, value_id=value.id,
+            period=resolve_period(time, defaults.year) if time else None, times=others,
         ))
-    return facts
+    return merge_from_to(doc.text, facts)
+
+
+#: the words between the two values of a from-to pair (由A提高到B, 从A增至B, A下降至B)
+_FROM_BEFORE = re.compile(r"(由|从)\s*$")
+_FROM_TO_BETWEEN = re.compile(r"^\s*(?:[，,、]?\s*)?(提高|提升|增加|增长|上升|扩大|增|升|降低|下降|减少|压减|压缩|缩短|缩减|降|减)?"
+                              r"(?:了)?\s*(到|至|为)\s*$")
+
+
+def merge_from_to(text: str, facts: list[Fact]) -> list[Fact]:
+    """Merge each from-to pair of one metric into one fact (the later value, with `previous_value`)."""
+    from dataclasses import replace
+
+    out: list[Fact] = []
+    skip: set[int] = set()
+    for i, fact in enumerate(facts):
+        if i in skip:
+            continue
+        nxt = facts[i + 1] if i + 1 < len(facts) else None
+        (v0, v1) = fact.evidence.value_span
+        if (nxt is not None and nxt.metric_id == fact.metric_id and nxt.metric_id is not None
+                and _FROM_BEFORE.search(text[max(0, v0 - 2):v0])
+                and _FROM_TO_BETWEEN.match(text[v1:nxt.evidence.value_span[0]])):
+            direction = None
+            if fact.number is not None and nxt.number is not None and fact.unit == nxt.unit:
+                direction = "increase" if nxt.number > fact.number else "decrease" if nxt.number < fact.number else None
+            out.append(replace(nxt, previous_value=fact.value, previous_number=fact.number,
+                               change=direction or nxt.change))
+            skip.add(i + 1)
+            continue
+        out.append(fact)
+    return out
 
 
 def _evidence_bounds(windows, head: Span, value: Span) -> tuple[int, int]:

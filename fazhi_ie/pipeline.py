@@ -6,7 +6,9 @@
 2. spans and relations: the engine's `predict(text, sentences)`;
 3. normalisation: every VALUE's `norm`, read with the context of its own linking window
    (one floor rule for every engine, so no change word leaks in from another sentence);
-4. facts: `facts.facts_for(doc)`, the only place defaults and assembly happen.
+4. facts: `facts.facts_for(doc)`, the only place defaults and assembly happen, with what the report
+   says about itself (`fazhi_ie.report`: its year and region and how they were found, repeated
+   blocks) in `meta.report`.
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence, Union
 
 from .document import Document, Span
 from .engines import Engine, engine_identity, load_engine
-from .facts import facts_for
+from .facts import facts_for, info_for
 from .normalize import normalize_span
 from .schema import SCHEMA_VERSION
 from .sentences import Sentence, linking_windows, sentence_index, split_sentences
@@ -89,8 +91,10 @@ class Pipeline:
         if prediction.dropped:
             meta["dropped_values"] = prediction.dropped
         entities = normalize_values(doc.text, prediction.entities, sents)
+        info = info_for(doc)
+        meta["report"] = info.to_dict()
         out = Document(doc.id, doc.text, meta, tuple(entities), tuple(prediction.relations), sents=sents)
-        return out.with_annotations(facts=facts_for(out))
+        return out.with_annotations(facts=facts_for(out, info=info))
 
     def pipe(self, items: Iterable[PipeInput], *, batch_size: int = 16) -> Iterator[Document]:
         """Annotate many texts or documents, yielding Documents in input order as they are done.

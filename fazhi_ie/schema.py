@@ -220,6 +220,10 @@ def _check_norm(norm: object, add) -> None:
             add(f"{key} must be null or one of {', '.join(valid)}, got {value!r:.30}", key)
 
 
+#: roles of the other times of a fact's sentence (fazhi_ie.periods)
+TIME_ROLES = ("period", "comparison_base", "deadline", "since", "as_of")
+
+
 def _check_fact(fact: object, text: str, add) -> None:
     if not isinstance(fact, Mapping):
         add("a fact must be an object", None)
@@ -228,9 +232,23 @@ def _check_fact(fact: object, text: str, add) -> None:
         if not isinstance(fact.get(key), str):
             add(f"missing field '{key}'" if key not in fact else f"{key} must be a string, got {fact[key]!r:.30}", key)
     _check_norm({k: fact.get(k) for k in ("number", "unit", "qualifier", "change")}, add)
-    for key in ("agent", "time", "program", "metric_id", "value_id"):
+    for key in ("agent", "time", "program", "metric_id", "value_id", "period", "previous_value"):
         if fact.get(key) is not None and not isinstance(fact[key], str):
             add(f"{key} must be a string or null, got {fact[key]!r:.30}", key)
+    prev = fact.get("previous_number")
+    if prev is not None and not (isinstance(prev, (int, float)) and not isinstance(prev, bool)):
+        add(f"previous_number must be a number or null, got {prev!r:.30}", "previous_number")
+    times = fact.get("times")
+    if times is not None and not (isinstance(times, list) and all(
+            isinstance(t, Mapping) and isinstance(t.get("text"), str) and t.get("role") in TIME_ROLES
+            and isinstance(t.get("span"), list) and len(t["span"]) == 2 and all(_is_int(x) for x in t["span"])
+            and 0 <= t["span"][0] < t["span"][1] <= len(text) and text[t["span"][0]:t["span"][1]] == t["text"]
+            for t in times)):
+        add(f"times must be a list of {{text, span, role, period}} with a role of {', '.join(TIME_ROLES)}", "times")
+    dup = fact.get("duplicate_of")
+    if dup is not None and not (isinstance(dup, list) and len(dup) == 2 and all(_is_int(x) for x in dup)
+                                and 0 <= dup[0] < dup[1] <= len(text)):
+        add(f"duplicate_of must be [start, end] within the text or null, got {dup!r:.30}", "duplicate_of")
     score = fact.get("score")
     if score is not None and not (isinstance(score, (int, float)) and not isinstance(score, bool)
                                   and 0.0 <= score <= 1.0):

@@ -71,3 +71,19 @@ def test_report_outputs(gold):
     data = report.to_dict()
     assert set(data) >= {"entities", "relations", "facts", "bootstrap_95ci", "errors"}
     assert "HAS_VALUE" in report.format_table()
+
+
+def test_fact_field_accuracies_stay_within_0_and_1_and_one_document_has_no_interval():
+    from fazhi_ie.document import Document, Relation, Span
+
+    text = "区司法局受理案件93件。"
+    spans = (Span("T1", "ORG", 0, 4, "区司法局"), Span("T2", "METRIC", 4, 8, "受理案件"), Span("T3", "VALUE", 8, 11, "93件"))
+    gold = Document("d", text, {}, spans, (Relation("R1", "HAS_VALUE", "T2", "T3"), Relation("R2", "AGENT", "T2", "T1")))
+    # the same pair of spans, but the head labelled PROGRAM: no HAS_VALUE true positive, yet the fact spans match
+    wrong_head = Document("d", text, {}, (spans[0], Span("T2", "PROGRAM", 4, 8, "受理案件"), spans[2]),
+                          (Relation("R1", "HAS_VALUE", "T2", "T3"), Relation("R2", "AGENT", "T2", "T1")))
+    report = evaluate([gold], [wrong_head], bootstrap=200)
+    assert report.facts.tp == 0 and report.fact_matched == 1
+    assert all(0.0 <= v <= 1.0 for v in report.fact_field_accuracy.values())
+    assert report.confidence == {} and any("no 95% interval" in w for w in report.warnings)
+    assert "95% CI" not in report.format_table()

@@ -74,6 +74,7 @@ class DocScores:
     norm_matched: int
     norm_correct: dict[str, int]
     fact_field_correct: dict[str, int]
+    fact_matched: int = 0  # facts whose metric and value spans both match (the field accuracies' denominator)
 
 
 @dataclass
@@ -91,6 +92,7 @@ class EvaluationReport:
     confidence: dict[str, tuple[float, float]]
     errors: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    fact_matched: int = 0
 
     @staticmethod
     def _micro(table: dict[str, Counts]) -> Counts:
@@ -130,6 +132,7 @@ class EvaluationReport:
                 "has_value_pairs": self.facts.to_dict(),
                 "matched_values": self.norm_matched,
                 "value_norm_accuracy": {k: round(v, 4) for k, v in self.norm_accuracy.items()},
+                "matched_facts": self.fact_matched,
                 "matched_fact_field_accuracy": {k: round(v, 4) for k, v in self.fact_field_accuracy.items()},
             },
             "bootstrap_95ci": {k: [round(lo, 4), round(hi, 4)] for k, (lo, hi) in self.confidence.items()},
@@ -162,7 +165,8 @@ class EvaluationReport:
                   + (f"   95% CI [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else ""),
                   f"On {self.norm_matched} matched values: " + ", ".join(
                       f"{k} {v:.3f}" for k, v in self.norm_accuracy.items()),
-                  f"On {f.tp} matched facts: " + ", ".join(f"{k} {v:.3f}" for k, v in self.fact_field_accuracy.items())]
+                  f"On {self.fact_matched} matched facts (metric and value spans): "
+                  + ", ".join(f"{k} {v:.3f}" for k, v in self.fact_field_accuracy.items())]
         if self.warnings:
             lines += ["", "Warnings:"] + [f"  {w}" for w in self.warnings]
         if self.errors and max_errors:
@@ -223,10 +227,12 @@ def _doc_scores(gold: Document, pred: Document, defaults: DocumentDefaults) -> D
     gold_facts = {(f.evidence.metric_span, f.evidence.value_span): f for f in facts_for(gold, defaults)}
     pred_facts = {(f.evidence.metric_span, f.evidence.value_span): f for f in facts_for(pred, defaults)}
     field_correct = dict.fromkeys(FACT_FIELDS, 0)
-    for key in gold_facts.keys() & pred_facts.keys():
+    both = gold_facts.keys() & pred_facts.keys()
+    for key in both:
         for name in FACT_FIELDS:
             field_correct[name] += int(getattr(gold_facts[key], name) == getattr(pred_facts[key], name))
-    return DocScores(entities, relations, Counts(facts.tp, facts.fp, facts.fn), len(matched), norm_correct, field_correct)
+    return DocScores(entities, relations, Counts(facts.tp, facts.fp, facts.fn), len(matched), norm_correct, field_correct,
+                     len(both))
 
 
 def _first_difference(gold: str, pred: str) -> str:
@@ -360,10 +366,15 @@ def evaluate(gold: Sequence[Document], pred: Sequence[Document], *, bootstrap: i
     entities, relations, facts = _aggregate(scores)
     matched = sum(s.norm_matched for s in scores)
     norm_accuracy = {name: (sum(s.norm_correct[name] for s in scores) / matched if matched else 0.0) for name in NORM_FIELDS}
-    field_accuracy = {name: (sum(s.fact_field_correct[name] for s in scores) / facts.tp if facts.tp else 0.0)
+    fact_matched = sum(s.fact_matched for s in scores)
+    field_accuracy = {name: (sum(s.fact_field_correct[name] for s in scores) / fact_matched if fact_matched else 0.0)
                       for name in FACT_FIELDS}
+    if bootstrap > 0 and len(scores) < 2:
+        warnings.append(f"no 95% interval: an interval over documents needs at least two, and there "
+                        f"{'is one' if scores else 'are none'}")
     return EvaluationReport(
         documents=len(gold), entity_seqeval=entity_seqeval, entities=entities, relations=relations, facts=facts,
         norm_accuracy=norm_accuracy, norm_matched=matched, fact_field_accuracy=field_accuracy,
-        confidence=_bootstrap(scores, bootstrap, seed), errors=errors, warnings=warnings,
+        confidence=_bootstrap(scores, bootstrap if len(scores) >= 2 else 0, seed), errors=errors, warnings=warnings,
+        fact_matched=fact_matched,
     )

@@ -18,7 +18,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 #: Columns of a facts table, in order, with their pandas dtypes: the fact row (io/rows.py)
 #: with the canonical metric after `program`.
-_DTYPES = {"year": "Int64", "number": "float64", "metric_score": "float64", "value_score": "float64",
+_DTYPES = {"year": "Int64", "number": "float64", "previous_number": "float64", "metric_score": "float64", "value_score": "float64",
            "relation_score": "float64", "canonical_score": "float64", "sentence_start": "Int64",
            "sentence_end": "Int64", "metric_start": "Int64", "metric_end": "Int64", "value_start": "Int64",
            "value_end": "Int64"}
@@ -28,11 +28,23 @@ FACT_TABLE_COLUMNS: dict[str, str] = {col: _DTYPES.get(col, "string") for col in
 TABLE_FORMATS = ("csv", "parquet", "jsonl")
 
 
-def fact_records(docs: Iterable[Document], canonicalizer: MetricCanonicalizer | None = None) -> list[dict]:
+def fact_records(docs: Iterable[Document], canonicalizer: MetricCanonicalizer | None = None, *,
+                 include_duplicates: bool = False) -> list[dict]:
     """The rows of `facts_table` as plain dicts (no pandas needed): the fact rows of
-    `fazhi_ie.io.rows` with each metric's canonical key, rule and score."""
+    `fazhi_ie.io.rows` with each metric's canonical key, rule and score.
+
+    Facts from a block the page repeats (`duplicate_of` set) are left out unless `include_duplicates`,
+    with a warning that says how many, so that sums do not count them twice."""
     canon = canonicalizer or default_canonicalizer()
     rows = list(fact_rows(docs))
+    duplicates = sum(1 for row in rows if row["duplicate_of"])
+    if duplicates and not include_duplicates:
+        import warnings
+
+        rows = [row for row in rows if not row["duplicate_of"]]
+        warnings.warn(f"{duplicates} fact(s) from text the page repeats verbatim were left out (they duplicate "
+                      "facts of the original block); pass include_duplicates=True (--duplicates) to keep them",
+                      DuplicateFactsLeftOut, stacklevel=3)
     canonical = canon.canonicalize_all(row["metric"] for row in rows)
     for row in rows:
         c = canonical[row["metric"]]
@@ -53,14 +65,20 @@ def _typed(frame: "pandas.DataFrame") -> "pandas.DataFrame":
     return frame[list(FACT_TABLE_COLUMNS)]
 
 
-def facts_table(docs: Iterable[Document], *, canonicalizer: MetricCanonicalizer | None = None) -> "pandas.DataFrame":
+class DuplicateFactsLeftOut(UserWarning):
+    """Facts from repeated text were left out of a table."""
+
+
+def facts_table(docs: Iterable[Document], *, canonicalizer: MetricCanonicalizer | None = None,
+                include_duplicates: bool = False) -> "pandas.DataFrame":
     """One row per fact of `docs`: the SCHEMA fact fields, the document id, the report's region
     and year, the sentence and all offsets, the canonical metric (key, rule, score) and the
     engine's scores. Column order and dtypes are `FACT_TABLE_COLUMNS`; missing values are <NA>.
     """
     import pandas as pd
 
-    return _typed(pd.DataFrame(fact_records(docs, canonicalizer), columns=list(FACT_TABLE_COLUMNS)))
+    return _typed(pd.DataFrame(fact_records(docs, canonicalizer, include_duplicates=include_duplicates),
+                               columns=list(FACT_TABLE_COLUMNS)))
 
 
 def table_format(path: str | Path, fmt: str | None = None) -> str:

@@ -39,8 +39,11 @@ def cmd_extract(args: argparse.Namespace) -> int:
     if not paths:
         raise CliError("give at least one file or directory, - for stdin, or --sample")
     try:
+        from ..io.sources import parse_meta_options
+
         config = BatchConfig(engine=args.engine or default_engine_name(), model=args.model, fmt=args.format,
-                             workers=args.workers, resume=args.resume, stdin_format=args.stdin_format)
+                             workers=args.workers, resume=args.resume, stdin_format=args.stdin_format,
+                             meta=parse_meta_options(args.meta) or None)
         if args.resume and not args.output:
             raise BatchError("--resume needs -o OUTPUT (the file to continue)")
         result = run_batch(paths, config, output=args.output, errors=args.errors, progress=not args.quiet)
@@ -267,6 +270,9 @@ def build_parser() -> argparse.ArgumentParser:
     ext.add_argument("--resume", action="store_true",
                      help="continue an interrupted run: keep the documents complete in -o OUT, extract the rest")
     ext.add_argument("--errors", metavar="FILE", help="write every failed document (where, id, why) here as JSONL")
+    ext.add_argument("--meta", action="append", default=[], metavar="KEY=VALUE",
+                     help="set on every document, over what the input says (e.g. --meta year=2023 --meta region=金塔县); "
+                          "the report's year and region otherwise come from its title or opening")
     ext.add_argument("--stdin-format", choices=("txt", "jsonl"), default="txt",
                      help="what - (stdin) holds: one text document or JSONL documents (default txt)")
     ext.set_defaults(func=cmd_extract)

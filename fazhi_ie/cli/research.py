@@ -28,6 +28,11 @@ def _add_input_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help="model directory for --engine model")
     parser.add_argument("--annotations", action="store_true",
                         help="use the JSONL records' own entities and relations (e.g. gold) instead of extracting")
+    parser.add_argument("--meta", action="append", default=[], metavar="KEY=VALUE",
+                        help="set on every document (e.g. --meta year=2023); otherwise the report's year and region "
+                             "come from its title or opening, never from page furniture")
+    parser.add_argument("--duplicates", action="store_true",
+                        help="keep facts from text a page repeats verbatim (left out by default: they would count twice)")
 
 
 class DocumentReader:
@@ -35,8 +40,11 @@ class DocumentReader:
     inputs it had to leave out in `failures`."""
 
     def __init__(self, paths: list[str], *, engine: str | None = None, model: str | None = None,
-                 annotations: bool = False):
+                 annotations: bool = False, meta: list[str] | None = None):
+        from ..io.sources import parse_meta_options
+
         self.paths, self.engine, self.model, self.annotations = paths, engine, model, annotations
+        self.meta = parse_meta_options(meta or [])
         self.failures = 0
 
     def _failed(self, failure) -> None:
@@ -50,7 +58,7 @@ class DocumentReader:
 
         nlp = None
         mode = "keep" if self.annotations else "extracted"
-        for doc in read_documents(self.paths, on_failure=self._failed, annotations=mode):
+        for doc in read_documents(self.paths, on_failure=self._failed, annotations=mode, meta=self.meta):
             if self.annotations or doc.meta.get("engine"):
                 yield doc if doc.facts else doc.with_annotations(facts=facts_for(doc))
                 continue
@@ -59,6 +67,31 @@ class DocumentReader:
 
                 nlp = load(self.model, self.engine)
             yield nlp.annotate(doc)
+
+
+class _duplicates_reported:
+    """Turn the tables' warning about facts from repeated text into one line on stderr."""
+
+    def __enter__(self):
+        import warnings
+
+        self._catch = warnings.catch_warnings(record=True)
+        self._caught = self._catch.__enter__()
+        warnings.simplefilter("always")
+        return self
+
+    def __exit__(self, *exc):
+        from ..analysis.tables import DuplicateFactsLeftOut
+
+        self._catch.__exit__(*exc)
+        for w in self._caught:
+            if issubclass(w.category, DuplicateFactsLeftOut):
+                err(str(w.message).split("; pass include_duplicates")[0] + "; --duplicates keeps them")
+            else:
+                import warnings
+
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        return False
 
 
 def _is_table(path: Path) -> bool:
@@ -91,8 +124,10 @@ def cmd_facts(args: argparse.Namespace) -> int:
 
     _check_output(args.output, args.format)
     canon = MetricCanonicalizer.from_file(args.lexicon) if args.lexicon else None
-    docs = DocumentReader(args.paths, engine=args.engine, model=args.model, annotations=args.annotations)
-    frame = facts_table(docs, canonicalizer=canon)
+    docs = DocumentReader(args.paths, engine=args.engine, model=args.model, annotations=args.annotations,
+                          meta=args.meta)
+    with _duplicates_reported():
+        frame = facts_table(docs, canonicalizer=canon, include_duplicates=args.duplicates)
     if args.output:
         fmt = write_table(frame, args.output, args.format)
         print(f"fazhi-ie: {len(frame)} fact(s) from {frame['doc_id'].nunique()} document(s) written to "
@@ -112,8 +147,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
     others = [p for p in args.paths if not _is_table(Path(p))]
     frames = [read_table(p) for p in tables]
     if others:
-        docs = DocumentReader(others, engine=args.engine, model=args.model, annotations=args.annotations)
-        frames.append(facts_table(docs))
+        docs = DocumentReader(others, engine=args.engine, model=args.model, annotations=args.annotations,
+                          meta=args.meta)
+        with _duplicates_reported():
+            frames.append(facts_table(docs, include_duplicates=args.duplicates))
     frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     if args.metric:
         keep = frame["canonical_metric"].str.contains(args.metric, regex=False) | \
@@ -139,7 +176,8 @@ def cmd_render(args: argparse.Namespace) -> int:
     from ..analysis.html_view import write_html
 
     check_output_path(args.output)
-    docs = DocumentReader([args.file], engine=args.engine, model=args.model, annotations=args.annotations)
+    docs = DocumentReader([args.file], engine=args.engine, model=args.model, annotations=args.annotations,
+                          meta=args.meta)
     chosen = None
     ids = []
     for doc in docs:

@@ -16,11 +16,12 @@ from ..facts import DocumentDefaults, defaults_for
 
 #: every field of a fact row, in order
 ROW_FIELDS = ("doc_id", "region", "year", "metric", "value", "number", "unit", "qualifier", "change", "agent", "time",
-              "program", "metric_score", "value_score", "relation_score", "sentence", "sentence_start",
-              "sentence_end", "metric_start", "metric_end", "value_start", "value_end", "engine")
+              "period", "previous_value", "previous_number", "program", "metric_score", "value_score", "relation_score", "sentence", "sentence_start",
+              "sentence_end", "metric_start", "metric_end", "value_start", "value_end", "engine", "duplicate_of")
 #: the columns of `fazhi-ie extract --format csv`
 CSV_COLUMNS = ("doc_id", "metric", "value", "number", "unit", "qualifier", "change", "agent", "time", "program",
-               "sentence_start", "sentence_end", "metric_start", "metric_end", "value_start", "value_end")
+               "sentence_start", "sentence_end", "metric_start", "metric_end", "value_start", "value_end",
+               "period", "previous_value", "previous_number", "duplicate_of")
 #: the columns of the Ray job's Parquet files (`where` and `error` are the job's own)
 RAY_COLUMNS = ("doc_id", "metric", "value", "number", "unit", "qualifier", "change", "agent", "time", "program",
                "sentence", "sentence_start", "sentence_end", "metric_start", "metric_end", "value_start",
@@ -46,6 +47,7 @@ def fact_row(doc: Document, fact: Fact, defaults: DocumentDefaults, scores: dict
         "doc_id": doc.id, "region": defaults.agent, "year": report_year(defaults.time),
         "metric": fact.metric, "value": fact.value, "number": fact.number, "unit": fact.unit,
         "qualifier": fact.qualifier, "change": fact.change, "agent": fact.agent, "time": fact.time,
+        "period": fact.period, "previous_value": fact.previous_value, "previous_number": fact.previous_number,
         "program": fact.program,
         "metric_score": head.score if head else None, "value_score": value.score if value else None,
         "relation_score": fact.score if fact.score is not None else scores["relations"].get((m0, v0)),
@@ -54,6 +56,8 @@ def fact_row(doc: Document, fact: Fact, defaults: DocumentDefaults, scores: dict
         "sentence_start": ev.sentence_start, "sentence_end": ev.sentence_end,
         "metric_start": m0, "metric_end": m1, "value_start": v0, "value_end": v1,
         "engine": doc.meta.get("engine"),
+        # a fact from a block the page repeats: "start-end" of its value in the original block
+        "duplicate_of": "-".join(map(str, fact.duplicate_of)) if fact.duplicate_of else None,
     }
 
 

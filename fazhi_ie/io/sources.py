@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Sequence, TextIO
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence, TextIO
 
 from ..document import Document
 from .jsonl import UTF16_BOMS, InputError, iter_lines, parse_line
@@ -179,12 +179,15 @@ class Failure:
     size: int = 0
 
 
-def iter_documents(sources: Iterable[Source], *, stdin: TextIO | None = None,
-                   annotations: str = "drop") -> Iterator[Task | Failure]:
-    """Documents and failures in input order, one at a time; duplicate ids are failures."""
+def iter_documents(sources: Iterable[Source], *, stdin: TextIO | None = None, annotations: str = "drop",
+                   meta: Mapping[str, Any] | None = None) -> Iterator[Task | Failure]:
+    """Documents and failures in input order, one at a time; duplicate ids are failures. `meta` (e.g.
+    {"year": 2023} from `--meta year=2023`) is set on every document, over what its record says."""
     first_seen: dict[str, str] = {}
     for source in sources:
         for item in _source_items(source, stdin, annotations):
+            if isinstance(item, Task) and meta:
+                item.doc = replace(item.doc, meta={**item.doc.meta, **meta})
             if isinstance(item, Task):
                 earlier = first_seen.get(item.doc.id)
                 if earlier is not None:
@@ -285,6 +288,17 @@ def items_from_bytes(data: bytes, label: str, kind: str, doc_id: str | None = No
 ANNOTATION_MODES = ("drop", "keep", "extracted")
 
 
+def parse_meta_options(options: Sequence[str]) -> dict[str, Any]:
+    """`["year=2023", "region=金塔县"]` (from `--meta`) as a dict; whole numbers become ints."""
+    meta: dict[str, Any] = {}
+    for option in options:
+        key, sep, value = option.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--meta {option!r}: expected KEY=VALUE, e.g. --meta year=2023")
+        meta[key.strip()] = int(value) if value.strip().isdigit() else value
+    return meta
+
+
 def record_document(record: dict, default_id: str, annotations: str = "drop") -> Document | str:
     """A Document from an input JSONL record, or what is wrong with the record (one line).
 
@@ -326,16 +340,17 @@ def first_lone_surrogate(text: str) -> int | None:
 
 
 def read_documents(paths: Sequence[str], *, on_failure: Callable[[Failure], None] | None = None,
-                   stdin: TextIO | None = None, annotations: str = "drop") -> Iterator[Document]:
+                   stdin: TextIO | None = None, annotations: str = "drop",
+                   meta: Mapping[str, Any] | None = None) -> Iterator[Document]:
     """The documents of `paths` (files, directories, `-`), one at a time, in input order.
 
     A file or record that cannot be read is passed to `on_failure` and skipped; without
     `on_failure` it raises InputError naming the file (and line). Raises SourceError for a
-    path that does not exist. `annotations`: see `record_document`.
+    path that does not exist. `annotations`: see `record_document`; `meta`: set on every document.
     """
     if annotations not in ANNOTATION_MODES:
         raise ValueError(f"annotations={annotations!r}; valid: {', '.join(ANNOTATION_MODES)}")
-    for item in iter_documents(list_sources(paths), stdin=stdin, annotations=annotations):
+    for item in iter_documents(list_sources(paths), stdin=stdin, annotations=annotations, meta=meta):
         if isinstance(item, Task):
             yield item.doc
         elif on_failure is not None:
