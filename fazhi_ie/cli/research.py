@@ -196,8 +196,39 @@ def cmd_render(args: argparse.Namespace) -> int:
     return 1 if docs.failures else 0
 
 
+def cmd_panel(args: argparse.Namespace) -> int:
+    from ..analysis.panel import CELL_RULE, panel, panel_format, write_panel
+
+    for path in (args.output, args.wide):
+        if path:
+            try:
+                panel_format(path)
+            except ValueError as exc:
+                raise CliError(str(exc)) from None
+            check_output_path(path)
+    docs = DocumentReader(args.paths, engine=args.engine, model=args.model, annotations=args.annotations,
+                          meta=args.meta)
+    with _duplicates_reported():
+        result = panel(docs, include_duplicates=args.duplicates)
+    long = result.long
+    if args.indicator:
+        long = long[long["indicator"].str.contains(args.indicator, regex=False)]
+    if args.output:
+        write_panel(long, args.output)
+    else:
+        long.drop(columns=["rule"]).to_csv(sys.stdout, index=False)
+    if args.wide:
+        from ..analysis.panel import wide_table
+
+        write_panel(wide_table(long), args.wide)
+    err(f"{len(long)} cell(s): {long['region'].nunique()} region(s), {long['indicator'].nunique()} indicator(s)"
+        + (f", written to {args.output}" if args.output else "") + (f"; wide table in {args.wide}" if args.wide else "")
+        + f". One value per cell: {CELL_RULE}")
+    return 1 if docs.failures else 0
+
+
 def add_research_commands(sub) -> None:
-    """Add the facts, compare and render subcommands to the `fazhi-ie` subparsers."""
+    """Add the facts, compare, panel and render subcommands to the `fazhi-ie` subparsers."""
     fa = sub.add_parser("facts", help="one table of facts across documents: CSV, Parquet or JSONL by -o suffix")
     fa.add_argument("paths", nargs="+", help=".txt / .jsonl documents or directories")
     fa.add_argument("-o", "--output", help="out.csv, out.parquet or out.jsonl (default: CSV on stdout)")
@@ -213,6 +244,14 @@ def add_research_commands(sub) -> None:
     co.add_argument("--min-reports", type=int, default=2, help="only indicators found in at least N reports (default 2)")
     _add_input_options(co)
     co.set_defaults(func=cmd_compare)
+
+    pa = sub.add_parser("panel", help="region × year panel of indicators: one numeric value per cell by a stated rule")
+    pa.add_argument("paths", nargs="+", help=".txt / .jsonl documents or directories")
+    pa.add_argument("-o", "--output", help="the long table: panel.csv, .parquet or .dta (default: CSV on stdout)")
+    pa.add_argument("--wide", help="also write the wide table (region-year rows × indicators): .csv, .parquet or .dta")
+    pa.add_argument("--indicator", help="only indicators whose name contains this")
+    _add_input_options(pa)
+    pa.set_defaults(func=cmd_panel)
 
     re_ = sub.add_parser("render", help="one self-contained HTML page: entities, relations and facts")
     re_.add_argument("file", help="a .txt document or a .jsonl file (the first document, or --doc ID)")
