@@ -13,6 +13,15 @@ a comparison base (较2022年同期) is never the fact's time. A from-to pair of
 (由8.82%提高到61.40%, 从A增至B) is one fact: `value` B, `previous_value` A, `change` the
 direction.
 
+A fact's metric is never one or two characters where the text has something longer
+(`metric_phrase`; the rule): when the value follows the metric in the same clause, the metric
+runs on to the value over the words between them (依法|纠正行政机关违法行为|14件 → 依法纠正行政机关违法行为),
+less a final copula (为, 达, 达到, 共, 计); a rate still of one or two characters (办率, 格率)
+takes in the characters before it back to a clause break, another entity or a filler word (已,
+共, 累计, 其中, 全年, 目前), so 及|格率 → 及格率. A counted noun after its number (29个单位) or a bare
+verb before its number (累计办结103.46万件) has nothing longer and stays. `evidence.metric_span`
+gives the phrase; `metric_id` stays the head entity.
+
 Evidence quotes the fact's sentence; a sentence longer than sentences.MAX_WINDOW is
 quoted only as far as the linking window(s) holding the metric and the value, with
 `sentence_start`/`sentence_end` giving that excerpt's offsets, so that output stays
@@ -94,6 +103,7 @@ def assemble_facts(doc: Document, defaults: DocumentDefaults) -> list[Fact]:
             outgoing.setdefault((rel.head, rel.label), []).append(by_id[rel.tail])
     windows = linking_windows(doc.text, sentences=doc.sents)
     times = sorted((e for e in doc.entities if e.label == "TIME"), key=lambda e: e.start)
+    occupied = sorted((e.start, e.end) for e in doc.entities)
     facts = []
     pairs = [(by_id[r.head], by_id[r.tail], r.score) for r in doc.relations if r.label == "HAS_VALUE"]
     for head, value, score in sorted(pairs, key=lambda p: p[1].start):
@@ -108,18 +118,59 @@ def assemble_facts(doc: Document, defaults: DocumentDefaults) -> list[Fact]:
         others = tuple(TimeRole(t.text, t.start, t.end, time_role(doc.text, t.start, t.end),
                                 resolve_period(t.text, defaults.year))
                        for t in times if ev_start <= t.start and t.end <= ev_end and t is not when)
+        m0, m1 = metric_phrase(doc.text, head, value, occupied, windows)
         facts.append(Fact(
-            metric=head.text, value=value.text, number=norm.number, unit=norm.unit, qualifier=norm.qualifier,
+            metric=doc.text[m0:m1], value=value.text, number=norm.number, unit=norm.unit, qualifier=norm.qualifier,
             change=norm.change,
             agent=agent.text if agent else defaults.agent,
             time=time,
             program=program.text if program else None,
-            evidence=Evidence(doc.text[ev_start:ev_end], ev_start, ev_end, (head.start, head.end),
+            evidence=Evidence(doc.text[ev_start:ev_end], ev_start, ev_end, (m0, m1),
                               (value.start, value.end)),
             score=score, metric_id=head.id, value_id=value.id,
             period=resolve_period(time, defaults.year) if time else None, times=others,
         ))
     return merge_from_to(doc.text, facts)
+
+
+SHORT_METRIC = 2  # a metric of this many characters or fewer is extended where the text allows
+MAX_METRIC = 24
+_CLAUSE_STOPS = set("，,。；;：:！？!?（）()\n\r\t 　")
+_GAP_OK = re.compile(r"^[\u3400-\u9fff\uf900-\ufaff“”‘’\"'、《》〈〉0-9０-９]*$")
+_TRAILING_COPULA = re.compile(r"(共计|累计|达到|分别|为|达|是|共|计|有)$")
+_FILLERS = ("累计", "共计", "其中", "全年", "目前", "先后", "今年", "分别", "已经", "已", "共", "还", "并", "又", "均", "等")
+
+
+def metric_phrase(text: str, head: Span, value: Span, occupied: list[tuple[int, int]],
+                  windows) -> tuple[int, int]:
+    """The [start, end) of a fact's metric phrase: the head span, extended by the rule of the module
+    docstring when it is a METRIC of at most SHORT_METRIC characters."""
+    start, end = head.start, head.end
+    if head.label != "METRIC" or end - start > SHORT_METRIC:
+        return start, end
+    k = sentence_index(windows, start)
+    lo = windows[k].start if k is not None else 0
+
+    def free(a: int, b: int) -> bool:
+        return not any(s < b and a < e for s, e in occupied if (s, e) != (head.start, head.end))
+
+    if value.start >= end and value.start - end <= MAX_METRIC and _GAP_OK.match(text[end:value.start]) \
+            and free(end, value.start):
+        gap_end = value.start
+        while gap_end > end and text[gap_end - 1] in "、“”‘’\"'《〈":
+            gap_end -= 1
+        match = _TRAILING_COPULA.search(text[end:gap_end])
+        if match:
+            gap_end -= len(match.group(1))
+        end = max(end, gap_end)
+    if end - start <= SHORT_METRIC and text[start:end].endswith("率"):  # 办率, 格率: the rate's name begins earlier
+        new_start = start
+        while new_start > lo and text[new_start - 1] not in _CLAUSE_STOPS and free(new_start - 1, new_start) \
+                and end - new_start < MAX_METRIC and "\u3400" <= text[new_start - 1] <= "\u9fff" \
+                and not any(text[:new_start].endswith(f) for f in _FILLERS):
+            new_start -= 1
+        start = new_start
+    return start, end
 
 
 #: the words between the two values of a from-to pair (由A提高到B, 从A增至B, A下降至B)
