@@ -137,7 +137,7 @@ SHORT_METRIC = 2  # a metric of this many characters or fewer is extended where 
 MAX_METRIC = 24
 _CLAUSE_STOPS = set("，,。；;：:！？!?（）()\n\r\t 　")
 _GAP_OK = re.compile(r"^[\u3400-\u9fff\uf900-\ufaff“”‘’\"'、《》〈〉0-9０-９]*$")
-_TRAILING_COPULA = re.compile(r"(共计|累计|达到|分别|为|达|是|共|计|有)$")
+_TRAILING_COPULA = re.compile(r"(共计|累计|达到|分别|(?<![行作认成称视因以])为|达|是|共|计|有)$")  # not 行为
 _FILLERS = ("累计", "共计", "其中", "全年", "目前", "先后", "今年", "分别", "已经", "已", "共", "还", "并", "又", "均", "等")
 
 
