@@ -49,8 +49,8 @@ def test_quickstart_runs_offline(tmp_path):
     text = outputs(nb)
     assert "Pipeline(engine=" in text and "chengguan-lanzhou-2023" in text and "jinta-2023.html" in text
     images = [o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
-    assert len(images) == 1  # the indicator plot
-    for written in ("facts.parquet", "facts.csv", "jinta-2023.html"):
+    assert len(images) == 2  # the indicator plot and the panel plot
+    for written in ("facts.parquet", "facts.csv", "jinta-2023.html", "panel.csv", "panel-wide.dta"):
         assert (tmp_path / written).is_file()
 
 
