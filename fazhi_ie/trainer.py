@@ -104,6 +104,11 @@ class TrainingArguments:
     threads: int = _opt(0, "torch CPU threads (0: torch's default)")
     save_dtype: str = _opt("float16", "dtype of the saved weights: float16 or float32")
     max_steps: int = _opt(0, "stop after this many optimiser steps (0: no limit); for smoke tests")
+    checkpoint_steps: int = _opt(50, "save a resumable checkpoint (output_dir/checkpoint/) every this many optimiser "
+                                     "steps and at the end of every epoch (0: only at the end of every epoch)")
+    resume: bool = _opt(False, "continue from output_dir/checkpoint/ where an earlier run of the same config stopped "
+                               "(killed or interrupted): the same steps, order and random state, so the result is the "
+                               "uninterrupted run's")
     progress: bool = _opt(True, "show a progress bar with the loss")
 
 
@@ -112,7 +117,7 @@ ARGUMENT_GROUPS = (DataArguments, ModelArguments, TrainingArguments)
 _MINIMUM = {"epochs": 1, "batch_size": 1, "num_layers": 1, "freeze_layers": 0, "window_tokens": 8,
             "window_stride": 1, "relation_dim": 1, "max_pair_tokens": 1, "learning_rate": 0.0,
             "head_learning_rate": 0.0, "warmup_ratio": 0.0, "weight_decay": 0.0, "relation_loss_weight": 0.0,
-            "threads": 0, "max_steps": 0, "relation_threshold": 0.0, "seed": 0}
+            "threads": 0, "max_steps": 0, "relation_threshold": 0.0, "seed": 0, "checkpoint_steps": 0}
 _MAXIMUM = {"warmup_ratio": 1.0, "relation_threshold": 1.0}
 
 
@@ -535,15 +540,23 @@ def train(config: TrainConfig, *, log=print) -> dict[str, Any]:
     out_dir = config.resolve(config.output_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     log_path = out_dir / "train_log.jsonl"
-    log_path.write_text("", encoding="utf-8")
+    checkpoint = Checkpoint(out_dir / "checkpoint", config)
+    gen = random.Random(config.seed)
+    state = TrainState()
+    if config.resume and checkpoint.exists():
+        state = checkpoint.load(model, optimizer, scheduler, gen)
+        log(f"resuming from {checkpoint.directory}: epoch {state.epoch}, step {state.step} "
+            f"(batch {state.position} of the epoch)")
+    else:
+        if config.resume:
+            log(f"nothing to resume in {checkpoint.directory}: starting from the beginning")
+        log_path.write_text("", encoding="utf-8")
     (out_dir / "train_config.json").write_text(json.dumps(config.to_dict(), ensure_ascii=False, indent=2) + "\n",
                                                encoding="utf-8")
-    gen = random.Random(config.seed)
-    history: list[dict[str, Any]] = []
-    best_score, best_epoch, step = -1.0, None, 0
-    for epoch in range(1, config.epochs + 1):
+    history, best_score, best_epoch, step = state.history, state.best_score, state.best_epoch, state.step
+    for epoch in range(state.epoch, config.epochs + 1):
         entry, step = _train_epoch(model, rows, cache, frozen_layers, optimizer, scheduler, groups, config, epoch,
-                                   step, gen)
+                                   step, gen, checkpoint=checkpoint, state=state)
         if dev_docs:
             report, _ = evaluate_model(model, tokenizer, dev_docs, rules=rules)
             entry["dev"] = summarize(report)
@@ -561,6 +574,9 @@ def train(config: TrainConfig, *, log=print) -> dict[str, Any]:
             mc.training["best_dev"] = entry.get("dev")
             dtype = torch.float16 if config.save_dtype == "float16" else torch.float32
             save_model_directory(model, tokenizer, out_dir, dtype=dtype)
+        state = TrainState(epoch=epoch + 1, step=step, position=0, order=None, history=history, best_score=best_score,
+                           best_epoch=best_epoch)
+        checkpoint.save(model, optimizer, scheduler, gen, state)
         if config.max_steps and step >= config.max_steps:
             break
     return {"output_dir": str(out_dir), "best_epoch": best_epoch, "history": history,
@@ -646,19 +662,27 @@ def _optimizer(model: SpanRelationModel, config: TrainConfig, n_rows: int):
 
 
 def _train_epoch(model, rows, cache, frozen_layers, optimizer, scheduler, groups, config: TrainConfig, epoch: int,
-                 step: int, gen: random.Random) -> tuple[dict[str, Any], int]:
-    """One pass over the windows in a seeded order: (log entry, optimiser steps so far)."""
+                 step: int, gen: random.Random, *, checkpoint: "Checkpoint | None" = None,
+                 state: "TrainState | None" = None) -> tuple[dict[str, Any], int]:
+    """One pass over the windows in a seeded order: (log entry, optimiser steps so far). With a checkpoint,
+    saves every `checkpoint_steps` steps; a `state` from a resumed checkpoint gives the epoch's order and the
+    batch to continue from."""
     from tqdm.auto import tqdm
 
     mc = model.config
     model.train()
-    order = list(range(len(rows)))
-    gen.shuffle(order)
-    bar = tqdm(range(0, len(order), config.batch_size), desc=f"epoch {epoch}/{config.epochs}",
+    if state is not None and state.order is not None and state.epoch == epoch:
+        order, first, sums = list(state.order), state.position, dict(state.sums)
+    else:
+        order = list(range(len(rows)))
+        gen.shuffle(order)
+        first, sums = 0, {"loss": 0.0, "tag": 0.0, "rel": 0.0, "seconds": 0.0}
+    starts = list(range(0, len(order), config.batch_size))
+    bar = tqdm(starts[first:], desc=f"epoch {epoch}/{config.epochs}", initial=first, total=len(starts),
                disable=not config.progress, file=sys.stderr, leave=False)
-    epoch_loss, epoch_start = 0.0, time.perf_counter()
-    tag_sum, rel_sum = 0.0, 0.0
-    for b in bar:
+    epoch_start = time.perf_counter() - sums["seconds"]
+    done = first
+    for position, b in enumerate(starts[first:], start=first):
         batch_idx = order[b:b + config.batch_size]
         batch = [rows[i] for i in batch_idx]
         ids, tags, att, rule_tags = _collate(batch, mc.pad_token_id)
@@ -684,14 +708,103 @@ def _train_epoch(model, rows, cache, frozen_layers, optimizer, scheduler, groups
         optimizer.step()
         scheduler.step()
         step += 1
-        epoch_loss += float(loss.detach())
-        tag_sum += float(tag_loss.detach())
-        rel_sum += float(rel_total.detach()) / max(1, rel_count)
+        done = position + 1
+        sums["loss"] += float(loss.detach())
+        sums["tag"] += float(tag_loss.detach())
+        sums["rel"] += float(rel_total.detach()) / max(1, rel_count)
         bar.set_postfix(loss=f"{float(loss.detach()):.3f}")
+        bar.update(1)
         if config.max_steps and step >= config.max_steps:
             break
+        if checkpoint is not None and config.checkpoint_steps and step % config.checkpoint_steps == 0 \
+                and done < len(starts):
+            sums["seconds"] = time.perf_counter() - epoch_start
+            checkpoint.save(model, optimizer, scheduler, gen, TrainState(
+                epoch=epoch, step=step, position=done, order=order, sums=dict(sums),
+                history=state.history if state else [], best_score=state.best_score if state else -1.0,
+                best_epoch=state.best_epoch if state else None))
     bar.close()
-    done = max(1, len(bar))
-    return {"epoch": epoch, "steps": step, "loss": round(epoch_loss / done, 4),
-            "tag_loss": round(tag_sum / done, 4), "relation_loss": round(rel_sum / done, 4),
+    n = max(1, done)
+    return {"epoch": epoch, "steps": step, "loss": round(sums["loss"] / n, 4),
+            "tag_loss": round(sums["tag"] / n, 4), "relation_loss": round(sums["rel"] / n, 4),
             "seconds": round(time.perf_counter() - epoch_start, 1)}, step
+
+
+@dataclass
+class TrainState:
+    """Where training stands: the next epoch and batch, the epoch's order, the running sums, the history."""
+
+    epoch: int = 1
+    step: int = 0
+    position: int = 0
+    order: list | None = None
+    sums: dict = field(default_factory=lambda: {"loss": 0.0, "tag": 0.0, "rel": 0.0, "seconds": 0.0})
+    history: list = field(default_factory=list)
+    best_score: float = -1.0
+    best_epoch: int | None = None
+
+
+class Checkpoint:
+    """A resumable training checkpoint in one directory: weights (safetensors), optimiser and scheduler state
+    (a torch file read back with weights_only=True: tensors and numbers, no pickled code), and the state,
+    random generators and config as JSON. Written to a temporary directory and renamed, so a kill never leaves
+    half a checkpoint. A checkpoint from another config is refused."""
+
+    def __init__(self, directory: Path, config: TrainConfig):
+        self.directory = directory
+        self.fingerprint = json.dumps({k: v for k, v in config.to_dict().items()
+                                       if k not in ("resume", "progress", "output_dir", "threads")}, sort_keys=True)
+
+    def exists(self) -> bool:
+        return (self.directory / "state.json").is_file()
+
+    def save(self, model, optimizer, scheduler, gen: random.Random, state: TrainState) -> None:
+        from safetensors.torch import save_file
+
+        tmp = self.directory.with_name(self.directory.name + ".tmp")
+        if tmp.exists():
+            import shutil
+
+            shutil.rmtree(tmp)
+        tmp.mkdir(parents=True)
+        save_file({k: v.detach().contiguous() for k, v in model.state_dict().items()}, str(tmp / "model.safetensors"))
+        torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                    "torch_rng": torch.get_rng_state()}, tmp / "training_state.pt")
+        (tmp / "state.json").write_text(json.dumps({
+            "config": self.fingerprint, "state": asdict(state),
+            "python_rng": _jsonable(gen.getstate()), "numpy_rng": _jsonable(np.random.get_state()),
+            "global_rng": _jsonable(random.getstate())}), encoding="utf-8")
+        if self.directory.exists():
+            import shutil
+
+            shutil.rmtree(self.directory)
+        tmp.rename(self.directory)
+
+    def load(self, model, optimizer, scheduler, gen: random.Random) -> TrainState:
+        from safetensors.torch import load_file
+
+        data = json.loads((self.directory / "state.json").read_text(encoding="utf-8"))
+        if data["config"] != self.fingerprint:
+            raise ConfigError(f"{self.directory}: the checkpoint was written with another config; resume with the "
+                              "same config, or train into a new output_dir")
+        model.load_state_dict(load_file(str(self.directory / "model.safetensors")))
+        saved = torch.load(self.directory / "training_state.pt", weights_only=True)
+        optimizer.load_state_dict(saved["optimizer"])
+        scheduler.load_state_dict(saved["scheduler"])
+        torch.set_rng_state(saved["torch_rng"])
+        gen.setstate(_tupled(data["python_rng"]))
+        random.setstate(_tupled(data["global_rng"]))
+        np.random.set_state(tuple(_tupled(x) if isinstance(x, list) else x for x in data["numpy_rng"]))
+        return TrainState(**data["state"])
+
+
+def _jsonable(value):
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (tuple, list)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def _tupled(value):
+    return tuple(_tupled(v) for v in value) if isinstance(value, list) else value

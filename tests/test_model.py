@@ -448,3 +448,51 @@ def test_training_options_group_and_override_from_the_command_line(tmp_path, cap
     assert (args.opt_epochs, args.opt_exclude_docs, args.opt_rule_features) == (2, ["x"], False)
     overridden = TrainConfig.from_file(path, {"epochs": args.opt_epochs, "exclude_docs": args.opt_exclude_docs})
     assert overridden.epochs == 2 and overridden.exclude_docs == ["x"]
+
+
+def test_training_killed_midway_resumes_to_the_uninterrupted_result(encoder_dir, tmp_path, monkeypatch):
+    """Checkpoints within an epoch: a run killed between checkpoints and resumed ends with the same weights as
+    a run never interrupted (same steps, order and random state)."""
+    import fazhi_ie.trainer as T
+
+    kw = dict(epochs=4, checkpoint_steps=3, rule_features=False)
+    real, calls = T.relation_loss, []
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(T, "relation_loss", counting)
+    whole = tmp_path / "whole"
+    train(_config(encoder_dir, whole, **kw), log=lambda m: None)
+    total, calls[:] = len(calls), []
+    assert total >= 16
+
+    def dying(*args, **kwargs):  # killed part way through, between two checkpoints
+        calls.append(1)
+        if len(calls) == total // 2 + 1:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    cut = tmp_path / "cut"
+    monkeypatch.setattr(T, "relation_loss", dying)
+    with pytest.raises(KeyboardInterrupt):
+        train(_config(encoder_dir, cut, **kw), log=lambda m: None)
+    assert (cut / "checkpoint" / "state.json").is_file()
+    monkeypatch.setattr(T, "relation_loss", real)
+    messages = []
+    train(_config(encoder_dir, cut, resume=True, **kw), log=messages.append)
+    assert any(m.startswith("resuming from") for m in messages)
+    assert (whole / "model.safetensors").read_bytes() == (cut / "model.safetensors").read_bytes()
+    assert [json.loads(l)["loss"] for l in (whole / "train_log.jsonl").read_text().splitlines()] == \
+        [json.loads(l)["loss"] for l in (cut / "train_log.jsonl").read_text().splitlines()]
+
+
+def test_a_checkpoint_of_another_config_is_refused(encoder_dir, tmp_path):
+    from fazhi_ie.trainer import ConfigError
+
+    out = tmp_path / "m"
+    train(_config(encoder_dir, out, epochs=1, rule_features=False), log=lambda m: None)
+    with pytest.raises(ConfigError, match="written with another config"):
+        train(_config(encoder_dir, out, epochs=1, rule_features=False, learning_rate=1e-3, resume=True),
+              log=lambda m: None)
