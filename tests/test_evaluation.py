@@ -87,3 +87,26 @@ def test_fact_field_accuracies_stay_within_0_and_1_and_one_document_has_no_inter
     assert all(0.0 <= v <= 1.0 for v in report.fact_field_accuracy.values())
     assert report.confidence == {} and any("no 95% interval" in w for w in report.warnings)
     assert "95% CI" not in report.format_table()
+
+
+def test_lenient_fact_score_and_a_repeated_block_scored_once():
+    from fazhi_ie.document import Document, Relation, Span
+
+    body = "全县受理案件93件。\n"
+    text = "标题\n" + body + "相关链接\n" + body
+    second = text.rindex("受理案件")
+
+    def doc(metric_start, metric_end, extra=()):
+        spans = [Span("T1", "METRIC", 4, 8, text[4:8]), Span("T2", "VALUE", 8, 11, text[8:11]),
+                 Span("T3", "METRIC", metric_start, metric_end, text[metric_start:metric_end]),
+                 Span("T4", "VALUE", second + 4, second + 7, text[second + 4:second + 7])]
+        return Document("d", text, {"region": "金塔县", "year": 2023}, tuple(spans),
+                        (Relation("R1", "HAS_VALUE", "T1", "T2"), Relation("R2", "HAS_VALUE", "T3", "T4")))
+
+    gold = doc(second, second + 4)
+    shorter = doc(second + 2, second + 4)  # differs only inside the repeat
+    report = evaluate([gold], [shorter], bootstrap=0)
+    assert report.facts.f1 == 1.0 and any("scored once" in w for w in report.warnings)
+    both = evaluate([gold], [shorter], bootstrap=0, score_repeats=True)
+    assert both.facts.tp == 1 and both.facts.fp == 1
+    assert both.lenient_facts.tp == 2  # value exact, metric overlapping, same agent and time

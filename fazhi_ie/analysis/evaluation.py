@@ -75,6 +75,7 @@ class DocScores:
     norm_correct: dict[str, int]
     fact_field_correct: dict[str, int]
     fact_matched: int = 0  # facts whose metric and value spans both match (the field accuracies' denominator)
+    lenient_facts: Counts = field(default_factory=Counts)  # value exact, metric overlapping, agent and time right
 
 
 @dataclass
@@ -93,6 +94,7 @@ class EvaluationReport:
     errors: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     fact_matched: int = 0
+    lenient_facts: Counts = field(default_factory=Counts)
 
     @staticmethod
     def _micro(table: dict[str, Counts]) -> Counts:
@@ -130,6 +132,7 @@ class EvaluationReport:
             },
             "facts": {
                 "has_value_pairs": self.facts.to_dict(),
+                "lenient": self.lenient_facts.to_dict(),
                 "matched_values": self.norm_matched,
                 "value_norm_accuracy": {k: round(v, 4) for k, v in self.norm_accuracy.items()},
                 "matched_facts": self.fact_matched,
@@ -163,6 +166,10 @@ class EvaluationReport:
         lines += ["", "Facts (HAS_VALUE pairs: metric span + value span)",
                   f"P {f.precision:.3f}  R {f.recall:.3f}  F1 {f.f1:.3f}  (gold {f.tp + f.fn}, pred {f.tp + f.fp})"
                   + (f"   95% CI [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else ""),
+                  f"Lenient (value exact, metric overlapping, agent and time right): P {self.lenient_facts.precision:.3f}"
+                  f"  R {self.lenient_facts.recall:.3f}  F1 {self.lenient_facts.f1:.3f}"
+                  + (f"   95% CI [{self.confidence['lenient_fact_f1'][0]:.3f}, {self.confidence['lenient_fact_f1'][1]:.3f}]"
+                     if "lenient_fact_f1" in self.confidence else ""),
                   f"On {self.norm_matched} matched values: " + ", ".join(
                       f"{k} {v:.3f}" for k, v in self.norm_accuracy.items()),
                   f"On {self.fact_matched} matched facts (metric and value spans): "
@@ -232,7 +239,44 @@ def _doc_scores(gold: Document, pred: Document, defaults: DocumentDefaults) -> D
         for name in FACT_FIELDS:
             field_correct[name] += int(getattr(gold_facts[key], name) == getattr(pred_facts[key], name))
     return DocScores(entities, relations, Counts(facts.tp, facts.fp, facts.fn), len(matched), norm_correct, field_correct,
-                     len(both))
+                     len(both), _lenient(list(gold_facts.values()), list(pred_facts.values())))
+
+
+def _lenient(gold_facts: list, pred_facts: list) -> Counts:
+    """Lenient fact matching: a predicted fact is right when its value span is exact, its metric span overlaps
+    the gold fact's, and its agent and time are the gold fact's (one to one)."""
+    unused = list(gold_facts)
+    tp = 0
+    for p in pred_facts:
+        (pv0, pv1), (pm0, pm1) = p.evidence.value_span, p.evidence.metric_span
+        for g in unused:
+            (gm0, gm1) = g.evidence.metric_span
+            if g.evidence.value_span == (pv0, pv1) and pm0 < gm1 and gm0 < pm1 and g.agent == p.agent \
+                    and g.time == p.time:
+                unused.remove(g)
+                tp += 1
+                break
+    return Counts(tp, len(pred_facts) - tp, len(gold_facts) - tp)
+
+
+def _without_repeats(gold: Document, pred: Document) -> tuple[Document, Document, int]:
+    """Both documents without the entities (and their relations) inside repeated blocks; the characters left out."""
+    from ..report import repeated_blocks
+
+    blocks = repeated_blocks(gold.text)
+    if not blocks:
+        return gold, pred, 0
+
+    def inside(span: Span) -> bool:
+        return any(start <= span.start and span.end <= end for start, end, _ in blocks)
+
+    def strip(doc: Document) -> Document:
+        keep = [e for e in doc.entities if not inside(e)]
+        ids = {e.id for e in keep}
+        return doc.with_annotations(entities=keep, relations=[r for r in doc.relations
+                                                               if r.head in ids and r.tail in ids], facts=())
+
+    return strip(gold), strip(pred), sum(end - start for start, end, _ in blocks)
 
 
 def _first_difference(gold: str, pred: str) -> str:
@@ -316,9 +360,11 @@ def _bootstrap(scores: Sequence[DocScores], iterations: int, seed: int) -> dict[
     rel = np.array([[sum(c.tp for c in s.relations.values()), sum(c.fp for c in s.relations.values()),
                      sum(c.fn for c in s.relations.values())] for s in scores], dtype=float)
     fac = np.array([[s.facts.tp, s.facts.fp, s.facts.fn] for s in scores], dtype=float)
+    len_ = np.array([[s.lenient_facts.tp, s.lenient_facts.fp, s.lenient_facts.fn] for s in scores], dtype=float)
     idx = rng.integers(0, len(scores), size=(iterations, len(scores)))
     out = {}
-    for name, table in (("entity_micro_f1", ent), ("relation_micro_f1", rel), ("fact_f1", fac)):
+    for name, table in (("entity_micro_f1", ent), ("relation_micro_f1", rel), ("fact_f1", fac),
+                        ("lenient_fact_f1", len_)):
         sums = table[idx].sum(axis=1)
         tp, fp, fn = sums[:, 0], sums[:, 1], sums[:, 2]
         denom = 2 * tp + fp + fn
@@ -328,8 +374,11 @@ def _bootstrap(scores: Sequence[DocScores], iterations: int, seed: int) -> dict[
 
 
 def evaluate(gold: Sequence[Document], pred: Sequence[Document], *, bootstrap: int = 1000, seed: int = 0,
-             allow_missing: bool = False) -> EvaluationReport:
-    """Compare `pred` with `gold`, matched by document id."""
+             allow_missing: bool = False, score_repeats: bool = False) -> EvaluationReport:
+    """Compare `pred` with `gold`, matched by document id.
+
+    A block a page repeats verbatim (chengzhong prints its body twice) is scored once: the entities and
+    relations inside the repeat are left out of both sides, unless `score_repeats`."""
     from seqeval.metrics import classification_report
     from seqeval.scheme import IOB2
 
@@ -356,6 +405,11 @@ def evaluate(gold: Sequence[Document], pred: Sequence[Document], *, bootstrap: i
         if p.text != g.text:
             raise EvaluationError(f"document {g.id}: predicted text differs from gold text ({_first_difference(g.text, p.text)})")
         defaults = defaults_for(g)
+        if not score_repeats:
+            g, p, left_out = _without_repeats(g, p)
+            if left_out:
+                warnings.append(f"document {g.id}: a block the page repeats verbatim ({left_out:,} characters) is "
+                                "scored once")
         scores.append(_doc_scores(g, p, defaults))
         errors.extend(_errors(g, p))
         y_true.append(_char_tags(g))
@@ -367,6 +421,9 @@ def evaluate(gold: Sequence[Document], pred: Sequence[Document], *, bootstrap: i
     matched = sum(s.norm_matched for s in scores)
     norm_accuracy = {name: (sum(s.norm_correct[name] for s in scores) / matched if matched else 0.0) for name in NORM_FIELDS}
     fact_matched = sum(s.fact_matched for s in scores)
+    lenient = Counts()
+    for sc in scores:
+        lenient.add(sc.lenient_facts)
     field_accuracy = {name: (sum(s.fact_field_correct[name] for s in scores) / fact_matched if fact_matched else 0.0)
                       for name in FACT_FIELDS}
     if bootstrap > 0 and len(scores) < 2:
@@ -376,5 +433,5 @@ def evaluate(gold: Sequence[Document], pred: Sequence[Document], *, bootstrap: i
         documents=len(gold), entity_seqeval=entity_seqeval, entities=entities, relations=relations, facts=facts,
         norm_accuracy=norm_accuracy, norm_matched=matched, fact_field_accuracy=field_accuracy,
         confidence=_bootstrap(scores, bootstrap if len(scores) >= 2 else 0, seed), errors=errors, warnings=warnings,
-        fact_matched=fact_matched,
+        fact_matched=fact_matched, lenient_facts=lenient,
     )
