@@ -92,12 +92,13 @@ def test_fact_field_accuracies_stay_within_0_and_1_and_one_document_has_no_inter
 def test_lenient_fact_score_and_a_repeated_block_scored_once():
     from fazhi_ie.document import Document, Relation, Span
 
-    body = "全县受理案件93件。\n"
+    body = "2023年，全县受理案件93件，审结75件，行政复议纠错率为5%。\n"  # a block of 30+ characters
     text = "标题\n" + body + "相关链接\n" + body
-    second = text.rindex("受理案件")
+    first, second = text.index("受理案件"), text.rindex("受理案件")
 
     def doc(metric_start, metric_end, extra=()):
-        spans = [Span("T1", "METRIC", 4, 8, text[4:8]), Span("T2", "VALUE", 8, 11, text[8:11]),
+        spans = [Span("T1", "METRIC", first, first + 4, text[first:first + 4]),
+                 Span("T2", "VALUE", first + 4, first + 7, text[first + 4:first + 7]),
                  Span("T3", "METRIC", metric_start, metric_end, text[metric_start:metric_end]),
                  Span("T4", "VALUE", second + 4, second + 7, text[second + 4:second + 7])]
         return Document("d", text, {"region": "金塔县", "year": 2023}, tuple(spans),
