@@ -10,7 +10,7 @@ Time is data: each fact carries `period` (its time, or the report year, resolved
 `fazhi_ie.periods`: 2023, 2023-H1, 2021/2025, as of 2023-11) and `times`, every other TIME of
 its sentence with its role (comparison base, deadline, since-when, as-of). A WHEN tail that is
 a comparison base (较2022年同期) is never the fact's time. A from-to pair of one metric
-(由8.82%提高到61.40%, 从A增至B) is one fact: `value` B, `previous_value` A, `change` the
+(由8.82%提高到61.40%, 由上年的8%提高到21%, 从A增至B) is one fact: `value` B, `previous_value` A, `change` the
 direction.
 
 A fact's metric is never one or two characters where the text has something longer
@@ -174,7 +174,7 @@ def metric_phrase(text: str, head: Span, value: Span, occupied: list[tuple[int, 
 
 
 #: the words between the two values of a from-to pair (由A提高到B, 从A增至B, A下降至B)
-_FROM_BEFORE = re.compile(r"(由|从)\s*$")
+_FROM_BEFORE = re.compile(r"(由|从)(?:[^，。；,;！？\d]{0,12}的)?\s*$")  # 由8.82%, 由上年的8%, 从2021年的85%
 _FROM_TO_BETWEEN = re.compile(r"^\s*(?:[，,、]?\s*)?(提高|提升|增加|增长|上升|扩大|增|升|降低|下降|减少|压减|压缩|缩短|缩减|降|减)?"
                               r"(?:了)?\s*(到|至|为)\s*$")
 
@@ -191,7 +191,7 @@ def merge_from_to(text: str, facts: list[Fact]) -> list[Fact]:
         nxt = facts[i + 1] if i + 1 < len(facts) else None
         (v0, v1) = fact.evidence.value_span
         if (nxt is not None and nxt.metric_id == fact.metric_id and nxt.metric_id is not None
-                and _FROM_BEFORE.search(text[max(0, v0 - 2):v0])
+                and _FROM_BEFORE.search(text[max(0, v0 - 16):v0])
                 and _FROM_TO_BETWEEN.match(text[v1:nxt.evidence.value_span[0]])):
             direction = None
             if fact.number is not None and nxt.number is not None and fact.unit == nxt.unit:

@@ -64,3 +64,15 @@ def test_output_records_carry_period_times_and_previous_values():
     assert fazhi_ie.Document.from_dict(record) == doc
     periods = {f["value"]: f.get("period") for f in record["facts"]}
     assert periods["120件"] == "2023" and periods["300件"] == "as of 2023-11"
+
+
+def test_a_from_to_pair_with_its_base_year_named_is_one_fact():
+    from fazhi_ie.document import Document, Relation, Span
+    from fazhi_ie.facts import facts_for
+
+    text = "全县行政复议纠错率由上年的8%提高到21%。"
+    m, a, b = text.index("行政复议纠错率"), text.index("8%"), text.index("21%")
+    doc = Document("d", text, {"year": 2023}, (Span("T1", "METRIC", m, m + 7, "行政复议纠错率"),
+                                                Span("T2", "VALUE", a, a + 2, "8%"), Span("T3", "VALUE", b, b + 3, "21%")),
+                   (Relation("R1", "HAS_VALUE", "T1", "T2"), Relation("R2", "HAS_VALUE", "T1", "T3")))
+    assert [(f.previous_value, f.value, f.change, f.period) for f in facts_for(doc)] == [("8%", "21%", "increase", "2023")]
