@@ -59,7 +59,7 @@ def test_model_engine_is_explained_not_a_traceback(tmp_path, capsys, monkeypatch
     (b"", 0, "is empty"),
     ("Only English text, 2023.".encode(), 0, "no Chinese text"),
     (b"\x00\x01\x02binary\x00", 1, "binary"),
-    ("全区受理案件93件".encode("gbk"), 1, "not UTF-8"),
+    (b"\xff" * 30, 1, "not UTF-8"),  # neither UTF-8 nor any legacy encoding of text
 ])
 def test_bad_text_inputs(tmp_path, capsys, content, expected_code, fragment):
     path = tmp_path / "x.txt"

@@ -230,11 +230,11 @@ def test_utf16_with_bom_is_read(tmp_path, capsys):
     assert code == 0 and json.loads(out)["text"] == REPORT
 
 
-def test_utf16_without_bom_is_named(tmp_path, capsys):
+def test_utf16_without_bom_is_read_and_named(tmp_path, capsys):
     path = tmp_path / "u.txt"
     path.write_bytes(REPORT.encode("utf-16-le"))
-    code, _, err = run(capsys, "extract", "--engine", "rules", str(path), "-q")
-    assert code == 1 and "UTF-16" in err
+    code, out, err = run(capsys, "extract", "--engine", "rules", str(path), "-q")
+    assert code == 0 and json.loads(out)["meta"]["decoded"] == "decoded as utf-16-le (detected)"
 
 
 def test_stdin(capsys, monkeypatch):
@@ -277,7 +277,7 @@ def test_malformed_json_message_says_at_once(tmp_path):
 def test_error_lines_are_not_printed_onto_the_progress_bar(tmp_path):
     (tmp_path / "a.txt").write_text(REPORT, encoding="utf-8")
     (tmp_path / "b.txt").write_bytes(b"\xff\xfe\x00")  # invalid UTF-16 after a BOM
-    (tmp_path / "c.txt").write_bytes("全区".encode("gbk"))
+    (tmp_path / "c.txt").write_bytes(b"\xff" * 30)  # no encoding reads this as text
     err = io.StringIO()
     result = run_batch([str(tmp_path)], BatchConfig(engine="rules"), out_stream=io.StringIO(), err_stream=err, progress=True)
     assert len(result.failures) == 2 and result.documents == 1

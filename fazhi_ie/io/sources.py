@@ -52,13 +52,22 @@ class Source:
             return 0
 
 
+#: file kinds that hold one document each (the rest: jsonl, many documents; stdin)
+SINGLE_DOCUMENT_KINDS = ("txt", "docx", "pdf", "html")
+READABLE_SUFFIXES = (".txt", ".jsonl", ".docx", ".pdf", ".html", ".htm")
+
+
 def input_kind(path: Path) -> str | None:
-    """'txt' or 'jsonl' by suffix (any case), else None."""
+    """'txt', 'jsonl', 'docx', 'pdf' or 'html' by suffix (any case), else None."""
     suffix = path.suffix.lower()
     if suffix in TEXT_SUFFIXES:
         return "txt"
     if suffix in JSONL_SUFFIXES:
         return "jsonl"
+    if suffix in (".docx", ".pdf"):
+        return suffix[1:]
+    if suffix in (".html", ".htm"):
+        return "html"
     return None
 
 
@@ -76,10 +85,15 @@ def list_sources(paths: Sequence[str], *, exclude: Iterable[str | Path] = (), st
             continue
         path = Path(raw)
         if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if p.is_file() and input_kind(p))
-            files = [p for p in files if _resolved(p) not in excluded]
+            every = sorted(p for p in path.rglob("*") if p.is_file() and not any(
+                part.startswith(".") for part in p.relative_to(path).parts))
+            every = [p for p in every if _resolved(p) not in excluded]
+            for other in (p for p in every if not input_kind(p)):
+                warn(f"warning: {other}: skipped: not a document format ({other.suffix or 'no suffix'}); "
+                     f"readable: {' '.join(READABLE_SUFFIXES)}")
+            files = [p for p in every if input_kind(p)]
             if not files:
-                raise SourceError(f"{path}: directory holds no .txt or .jsonl files")
+                raise SourceError(f"{path}: directory holds no document file ({' '.join(READABLE_SUFFIXES)})")
             found.extend((p, input_kind(p) or "") for p in files)
         elif path.is_file() or (path.exists() and not path.is_dir()):  # a file, or a pipe such as /dev/stdin
             if _resolved(path) in excluded:
@@ -97,15 +111,15 @@ def list_sources(paths: Sequence[str], *, exclude: Iterable[str | Path] = (), st
         unique.append((path, kind))
     stems: dict[str, int] = {}
     for path, kind in unique:
-        if kind == "txt":
+        if kind in SINGLE_DOCUMENT_KINDS:
             stems[path.stem] = stems.get(path.stem, 0) + 1
     sources = []
     for path, kind in unique:
         if kind == "stdin":
             sources.append(Source(None, stdin_format, "stdin" if stdin_format == "txt" else None))
-        elif kind == "txt":
+        elif kind in SINGLE_DOCUMENT_KINDS:
             doc_id = path.stem if stems[path.stem] == 1 else path.with_suffix("").as_posix()
-            sources.append(Source(path, "txt", doc_id))
+            sources.append(Source(path, kind, doc_id))
         else:
             sources.append(Source(path, "jsonl"))
     return sources
@@ -150,15 +164,6 @@ def _looks_utf16(raw: bytes) -> bool:
     return False
 
 
-def read_text_file(path: Path) -> str:
-    """The whole file as text; refuses binary and undecodable input with a clear message."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    return decode_text(raw, str(path))
-
-
 # --- documents -------------------------------------------------------------------------------
 @dataclass
 class Task:
@@ -198,25 +203,44 @@ def iter_documents(sources: Iterable[Source], *, stdin: TextIO | None = None, an
             yield item
 
 
+def document_from_bytes(data: bytes, label: str, kind: str, doc_id: str) -> Task | Failure:
+    """One single-document file (txt, docx, pdf, html) as a Task, or a Failure saying why it cannot be read.
+
+    Text that is not UTF-8 is tried in the legacy encodings (GB18030, Big5, UTF-16 without a BOM) and the
+    document's meta says how it was decoded; other formats go through `io.readers`."""
+    from .readers import READERS, ReaderError, decode_legacy
+
+    meta: dict[str, Any] = {"source": label}
+    try:
+        if kind == "txt":
+            try:
+                text = decode_text(data, label)
+            except InputError:
+                legacy = decode_legacy(data)
+                if legacy is None:
+                    raise
+                text, meta["decoded"] = legacy.text, legacy.how
+        else:
+            extracted = READERS["." + kind](data)
+            text = extracted.text
+            meta.update({"source_format": extracted.format, "extracted": extracted.how})
+    except (InputError, ReaderError) as exc:
+        return Failure(label, doc_id, str(exc).removeprefix(label + ": "), len(data))
+    return Task(Document(doc_id, text, meta), label, len(data))
+
+
 def _source_items(source: Source, stdin: TextIO | None, annotations: str = "drop") -> Iterator[Task | Failure]:
-    if source.kind == "txt":
-        try:
-            if source.path is None:
-                stream = stdin or sys.stdin
-                data = stream.buffer.read() if hasattr(stream, "buffer") else stream.read().encode("utf-8")
-                text = decode_text(data, "<stdin>")
-                size = len(data)
-            else:
-                text = read_text_file(source.path)
-                size = source.size()
-        except InputError as exc:
-            reason = str(exc)
-            if reason.startswith(source.label + ": "):
-                reason = reason[len(source.label) + 2:]
-            yield Failure(source.label, source.doc_id, reason, source.size())
-            return
-        meta = {"source": source.label}
-        yield Task(Document(source.doc_id or "stdin", text, meta), source.label, size)
+    if source.kind in SINGLE_DOCUMENT_KINDS:
+        if source.path is None:
+            stream = stdin or sys.stdin
+            data = stream.buffer.read() if hasattr(stream, "buffer") else stream.read().encode("utf-8")
+        else:
+            try:
+                data = source.path.read_bytes()
+            except OSError as exc:
+                yield Failure(source.label, source.doc_id, f"cannot read ({exc.strerror or exc})", source.size())
+                return
+        yield document_from_bytes(data, source.label, source.kind, source.doc_id or "stdin")
         return
     lines: Iterable[tuple[int, str, int]]
     if source.path is None:
@@ -251,13 +275,8 @@ def items_from_bytes(data: bytes, label: str, kind: str, doc_id: str | None = No
                      stem: str = "doc") -> Iterator[Task | Failure]:
     """The documents of one whole file given as bytes (as a distributed reader hands it over);
     the same ids, checks and failures as reading the file from disk."""
-    if kind == "txt":
-        try:
-            text = decode_text(data, label)
-        except InputError as exc:
-            yield Failure(label, doc_id, str(exc).removeprefix(label + ": "), len(data))
-            return
-        yield Task(Document(doc_id or stem, text, {"source": label}), label, len(data))
+    if kind in SINGLE_DOCUMENT_KINDS:
+        yield document_from_bytes(data, label, kind, doc_id or stem)
         return
     if data.startswith(UTF16_BOMS):
         lines = [line.encode("utf-8") for line in data.decode("utf-16", "replace").split("\n")]
