@@ -158,3 +158,22 @@ def test_silver_build_validates_and_lists_what_it_leaves_out(tmp_path):
     assert set(docs[0].meta) == set(silver.META_KEYS)
     assert failed[short][0].startswith("incomplete")
     assert "schema" in failed[bad][0] and any("HAS_VALUE" in p for p in failed[bad])
+
+
+def test_the_local_tier_is_written_annotated_and_valid(capsys):
+    """The local-report tier (issue 13): at least 300,000 characters in 80 documents by the team, 60 regions in
+    25 provinces, 2019-2025, every document marked written and never passed off as a real report, valid."""
+    local = ANNOTATIONS / "local.jsonl"
+    assert main(["validate", str(local), str(ANNOTATIONS / "local" / "first.jsonl")]) == 0
+    docs = read_jsonl(local)
+    assert len(docs) >= 80 and sum(len(d.text) for d in docs) >= 300_000
+    assert all(d.meta["source"] == "written" and d.meta["tier"] == "local" for d in docs)
+    assert all(d.meta["review"]["status"] == "reviewed" and d.meta["review"]["log"] for d in docs)
+    assert len({d.meta["region"] for d in docs}) >= 60 and len({d.meta["province"] for d in docs}) >= 25
+    assert {d.meta["year"] for d in docs} == set(range(2019, 2026))
+    splits = json.loads((ANNOTATIONS / "splits.json").read_text(encoding="utf-8"))
+    held_out = set(splits["local_held_out_writer"])
+    assert held_out and all(d.meta["writer"] == "w5" for d in docs if d.id in held_out)
+    assert not held_out & set(splits["local"]) and set(splits["local"]) | held_out == {d.id for d in docs}
+    gold_ids = {d.id for path in GOLD_FILES for d in read_jsonl(path)}
+    assert not gold_ids & {d.id for d in docs}
