@@ -1,10 +1,7 @@
-"""Fact tables, metric canonicalisation, the HTML view and the research subcommands."""
+"""Fact tables, metric canonicalisation and the research subcommands (the HTML view: test_html_view.py)."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
-from pathlib import Path
 
 import pytest
 
@@ -159,66 +156,6 @@ def test_hand_grouping_covers_gold_metrics_and_scores_are_current():
     for setting in ("shipped", "leave_one_out", "similarity_only"):
         assert result[setting] == recorded[setting], f"{setting} changed: rerun data/metrics/score_grouping.py --json"
     assert result["shipped"]["precision"] > result["similarity_only"]["precision"]
-
-
-# --- HTML ---------------------------------------------------------------------------------------
-def test_render_is_self_contained_and_links_facts(docs):
-    html = fazhi_ie.render(docs[0])
-    assert html.startswith("<!DOCTYPE html>") and "http://" not in html and "https://" not in html
-    assert "<script" not in html and "<link" not in html and "@import" not in html
-    assert html.count('class="fact"') == len(docs[0].facts)
-    for fact in docs[0].facts:
-        assert f'href="#v-{fact.evidence.value_span[0]}"' in html and f'id="v-{fact.evidence.value_span[0]}"' in html
-    assert html.count('class="relation"') == len(docs[0].relations)
-    assert "HAS_VALUE → 93件" in html  # relations also show on hover over each entity in the text
-
-
-def test_render_escapes_text():
-    doc = Document("x", "<script>alert(1)</script>共5件。", {})
-    html = fazhi_ie.render(fazhi_ie.load(engine="rules")(doc.text))
-    assert "<script>alert" not in html and "&lt;script&gt;" in html
-
-
-def chromium_paths() -> tuple[str | None, str | None]:
-    return shutil.which("chromium") or shutil.which("chromium-browser"), shutil.which("chromedriver")
-
-
-def test_html_view_in_headless_chromium(tmp_path):
-    """Opens the rendered report in headless Chromium (Debian chromium + chromium-driver)."""
-    browser, driver_path = chromium_paths()
-    if not (browser and driver_path):
-        if os.environ.get("CI"):
-            pytest.fail("CI must have chromium and chromium-driver (.ci/run installs them)")
-        pytest.skip("chromium / chromedriver not installed (apt-get install chromium chromium-driver fonts-noto-cjk)")
-    webdriver = pytest.importorskip("selenium.webdriver")
-    from selenium.webdriver.chrome.service import Service
-
-    report = fazhi_ie.read_jsonl(ROOT / "data" / "annotations" / "reports.jsonl")[1]
-    assert main(["render", str(ROOT / "data" / "annotations" / "reports.jsonl"), "--doc", report.id,
-                 "-o", str(tmp_path / "view.html")]) == 0
-    options = webdriver.ChromeOptions()
-    options.binary_location = browser
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,1400"):
-        options.add_argument(arg)
-    browser_session = webdriver.Chrome(options=options, service=Service(driver_path))
-    try:
-        browser_session.get((tmp_path / "view.html").as_uri())
-        title = browser_session.find_element("tag name", "h1").text
-        facts = browser_session.find_elements("css selector", "#facts tr.fact")
-        marks = browser_session.find_elements("css selector", "mark.ent-VALUE")
-        assert "金塔县" in title
-        assert len(facts) >= 50 and len(marks) >= len(facts)
-        link = facts[0].find_element("css selector", "a")
-        target = link.get_attribute("href").split("#")[1]
-        assert browser_session.find_element("id", target)  # the fact's place in the text exists
-        shot = tmp_path / "view.png"
-        assert browser_session.save_screenshot(str(shot))
-    finally:
-        browser_session.quit()
-    assert shot.stat().st_size > 20_000
-    out = os.environ.get("FAZHI_IE_SCREENSHOT_DIR")
-    if out:
-        shutil.copy(shot, Path(out) / "view.png")
 
 
 # --- command line -------------------------------------------------------------------------------
