@@ -85,12 +85,18 @@ def _cut_point(text: str, start: int, limit: int) -> int:
     """Where to end a window that starts at `start` and may not pass `limit`."""
     half = start + (limit - start) // 2
     for i in range(limit, half, -1):
-        if text[i - 1] in CLAUSE_BREAKS:
+        if text[i - 1] in CLAUSE_BREAKS and not _is_thousands_separator(text, i - 1):
             return i
     for i in range(limit, half, -1):
         if text[i - 1] not in _NUMBERISH or text[i] not in _NUMBERISH:
             return i
     return limit
+
+
+def _is_thousands_separator(text: str, i: int) -> bool:
+    """True when the comma at text[i] groups digits (1,234 or １，２３４: normalize.THOUSANDS)."""
+    return (text[i] in ",，" and 0 < i and text[i - 1].isdigit() and text[i + 1:i + 4].isdigit()
+            and len(text[i + 1:i + 4]) == 3 and not text[i + 4:i + 5].isdigit())
 
 
 def sentence_index(sentences: list[Sentence], offset: int) -> int | None:
