@@ -408,3 +408,47 @@ def test_batch_workers_share_the_cores_for_the_model(trained):
     finally:
         torch.set_num_threads(before)
         batch._WORKER_STATE.clear()
+
+
+# --- reliability items 3-6: the shipped model on awkward input, damaged model directories, long documents ---
+SHIPPED = Path(__file__).resolve().parents[1] / "fazhi_ie" / "models" / "default"
+
+
+@pytest.fixture
+def shipped_copy(tmp_path):
+    d = tmp_path / "shipped"
+    shutil.copytree(SHIPPED, d)
+    return d
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("relation_threshold", "0.5", "relation_threshold must be a finite number, got '0.5'"),
+    ("relation_threshold", 1.5, "relation_threshold must be in 0..1"),
+    ("window_stride", "192", "window_stride must be an integer"),
+    ("rule_features", "yes", "rule_features must be true or false"),
+    ("hidden_size", 0, "hidden_size must be at least 1"),
+    ("score_calibration", {"entities": [1.0, float("nan")]}, "score_calibration must be an object of lists of finite"),
+    ("span_sources", ["ORG"], "span_sources must be an object of strings"),
+])
+def test_config_types_are_checked_at_load(shipped_copy, field, value, message):
+    # a string relation_threshold used to load and then fail every document with a TypeError naming no file
+    config = json.loads((shipped_copy / "config.json").read_text(encoding="utf-8"))
+    config[field] = value
+    (shipped_copy / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    with pytest.raises(ModelDirectoryError) as err:
+        ModelEngine(shipped_copy)
+    assert str(shipped_copy / "config.json") in str(err.value) and message in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_nan_weights_fail_at_load_naming_the_tensor(shipped_copy):
+    from safetensors.torch import load_file, save_file
+
+    weights = load_file(str(shipped_copy / "model.safetensors"))
+    name = sorted(weights)[5]
+    weights[name].view(-1)[0] = float("nan")
+    save_file(weights, str(shipped_copy / "model.safetensors"), metadata={"format": "pt"})
+    with pytest.raises(ModelDirectoryError) as err:
+        ModelEngine(shipped_copy)
+    assert str(shipped_copy / "model.safetensors") in str(err.value) and name in str(err.value)
+    assert "NaN" in str(err.value)

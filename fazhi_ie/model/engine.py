@@ -408,6 +408,10 @@ def load_model_directory(directory: Path) -> tuple[SpanRelationModel, object]:
                  f"{len(wrong)} with the wrong shape (e.g. {wrong[:3]})" if wrong else ""]
         raise ModelDirectoryError(f"{directory / WEIGHTS_FILE}: weights do not match config.json: "
                                   + "; ".join(p for p in parts if p))
+    broken = sorted(k for k, v in weights.items() if not np.isfinite(v.numpy()).all())  # numpy: ms, not 1 s
+    if broken:
+        raise ModelDirectoryError(f"{directory / WEIGHTS_FILE}: {len(broken)} tensor(s) hold NaN or infinite values "
+                                  f"(e.g. {broken[:3]}); the model directory is damaged, retrain or restore it")
     model.load_state_dict(weights)
     model.eval()
     try:
