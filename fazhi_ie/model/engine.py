@@ -1,9 +1,11 @@
 """The trained engine: loads a model directory and predicts spans and relations with scores.
 
 Reads: text. Writes: a `Prediction` (entities with scores and VALUE norms; HAS_VALUE, AGENT,
-WHEN and IN_PROGRAM relations with scores). Long texts are covered by overlapping windows of
-pieces; each piece takes its states from the window whose centre is nearest, so nothing is
-ever truncated and the merge is deterministic.
+WHEN and IN_PROGRAM relations with scores). A text is read in bounded chunks of whole lines (a
+long line cut after a whole sentence), so memory does not grow with its length; within a line
+the windows of pieces start at sentence starts and overlap, each piece takes its states from
+the window whose centre is nearest, so nothing is ever truncated, the merge is deterministic,
+and a passage gets the same spans wherever it sits.
 """
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ import torch
 from ..document import Relation, Span
 from ..normalize import normalize_span
 from ..prediction import Prediction
-from ..sentences import Sentence, sentence_index, split_sentences
+from ..sentences import Sentence, bounded_segments, sentence_index, split_sentences
 from .config import ModelConfig, ModelDirectoryError
 from .network import PAIR_TYPES, SpanRelationModel, allowed_transitions
 from .tokenization import TOKENIZER_FILE, TokenizedText, load_tokenizer, owner_window, tokenize, windows
@@ -38,11 +40,25 @@ class EncodedText:
     tag_log_probs: torch.Tensor
 
 
-def window_batches(pieces: TokenizedText, config: ModelConfig, batch_size: int, rule_tags: np.ndarray | None = None):
-    """Yield (spans, ids, attention, rule tags or None) batches of windows with <s> … </s> added."""
-    spans = windows(len(pieces), config.window_tokens - 2, config.window_stride)
-    for b in range(0, len(spans), batch_size):
-        chunk = spans[b:b + batch_size]
+def window_batches(pieces: TokenizedText, config: ModelConfig, batch_size: int, rule_tags: np.ndarray | None = None,
+                   spans: list[tuple[int, int]] | None = None):
+    """Yield (spans, ids, attention, rule tags or None) batches of windows with <s> … </s> added.
+
+    `spans` are the windows ([start, end) piece ranges) in the order to batch them; by default the
+    sliding windows of `windows()` over all pieces. A batch holds at most `batch_size` full-length
+    windows' worth of pieces, and no window more than a quarter longer than its first (given shortest
+    first, little is padded, and short windows go in few batches)."""
+    if spans is None:
+        spans = windows(len(pieces), config.window_tokens - 2, config.window_stride)
+    b = 0
+    while b < len(spans):
+        first = spans[b][1] - spans[b][0]
+        cap = min(len(spans), b + max(batch_size, batch_size * config.window_tokens // (first + 2)))
+        end = b + 1
+        while end < cap and spans[end][1] - spans[end][0] <= max(first * 5 // 4, first + 8):
+            end += 1
+        chunk = spans[b:end]
+        b = end
         width = max(e - s for s, e in chunk) + 2
         ids = torch.full((len(chunk), width), config.pad_token_id, dtype=torch.long)
         att = torch.zeros((len(chunk), width), dtype=torch.long)
@@ -58,25 +74,58 @@ def window_batches(pieces: TokenizedText, config: ModelConfig, batch_size: int, 
 
 
 def encode_text(model: SpanRelationModel, pieces: TokenizedText, batch_size: int = 16,
-                rule_tags: np.ndarray | None = None) -> EncodedText:
-    """Run the encoder and tagger over all windows and merge them (model must be in eval mode)."""
+                rule_tags: np.ndarray | None = None, spans: list[tuple[int, int]] | None = None) -> EncodedText:
+    """Run the encoder and tagger over all windows and merge them (model must be in eval mode).
+
+    `spans` are the windows (default: sliding windows over all pieces); every piece must lie in one.
+    Each piece takes its states from the window whose centre is nearest. Windows are batched
+    shortest first, so that little padding is computed."""
     c = model.config
     n = len(pieces)
     states = torch.zeros(n, c.hidden_size)
     log_probs = torch.zeros(n, len(c.tags))
-    spans = windows(n, c.window_tokens - 2, c.window_stride)
+    if spans is None:
+        spans = windows(n, c.window_tokens - 2, c.window_stride)
     owner = owner_window(spans, n)
-    w = 0
-    for chunk, ids, att, tags in window_batches(pieces, c, batch_size, rule_tags):
+    order = sorted(range(len(spans)), key=lambda w: (spans[w][1] - spans[w][0], w))
+    done = 0
+    for chunk, ids, att, tags in window_batches(pieces, c, batch_size, rule_tags, [spans[w] for w in order]):
         hidden = model.encode(ids, att, tags)
         lp = torch.log_softmax(model.tag_logits(hidden), dim=-1)
         for row, (s, e) in enumerate(chunk):
-            mine = np.nonzero(owner[s:e] == w)[0]
+            mine = np.nonzero(owner[s:e] == order[done])[0]
             idx = torch.from_numpy(mine)
             states[s + idx] = hidden[row, 1 + idx]
             log_probs[s + idx] = lp[row, 1 + idx]
-            w += 1
+            done += 1
     return EncodedText(pieces, states, log_probs)
+
+
+def sentence_windows(pieces: TokenizedText, segments: list[tuple[int, int]], sentence_starts: list[int],
+                     size: int, stride: int) -> list[tuple[int, int]]:
+    """Windows ([start, end) piece ranges of at most `size`) over each segment (character ranges) on its own.
+
+    The first window of a segment starts at its first piece; each next one at the latest sentence start
+    (characters, `sentence_starts`) within `stride` pieces of the previous start and past half of it,
+    else `stride` pieces on (inside a sentence longer than that). So the windows, and what the model
+    reads, depend only on the segment's own text.
+    """
+    firsts = np.searchsorted(pieces.starts, np.asarray(sentence_starts, dtype=np.int64))
+    out = []
+    for seg_start, seg_end in segments:
+        a, b = (int(x) for x in np.searchsorted(pieces.starts, [seg_start, seg_end]))
+        if a >= b:
+            continue
+        inside = firsts[(firsts > a) & (firsts < b)]
+        s = a
+        while True:
+            e = min(s + size, b)
+            out.append((s, e))
+            if e == b:
+                break
+            fits = inside[(inside > s + stride // 2) & (inside <= s + stride)]
+            s = int(fits[-1]) if len(fits) else s + stride
+    return out
 
 
 def piece_range(pieces: TokenizedText, start: int, end: int) -> tuple[int, int] | None:
@@ -194,15 +243,18 @@ def viterbi_np(log_probs: np.ndarray, trans: np.ndarray, start: np.ndarray) -> n
     return best
 
 
-def decode_spans(encoded: EncodedText, tags: tuple[str, ...]) -> list[tuple[int, int, str, float]]:
-    """(first piece, last piece, label, score) of each span; score = mean probability of its tags."""
-    lp = encoded.tag_log_probs.numpy().astype(np.float64)
+def decode_spans(encoded: EncodedText, tags: tuple[str, ...], start: int = 0,
+                 end: int | None = None) -> list[tuple[int, int, str, float]]:
+    """(first piece, last piece, label, score) of each span; score = mean probability of its tags.
+
+    Decodes pieces start..end-1 only (default: all), on their own: no span crosses their edges."""
+    lp = encoded.tag_log_probs[start:end].numpy().astype(np.float64)
     if len(lp) == 0:
         return []
     allowed = allowed_transitions(tags).numpy()
     trans = np.where(allowed, 0.0, -1e9)
-    start = np.array([0.0 if not t.startswith("I-") else -1e9 for t in tags])
-    path = viterbi_np(lp, trans, start)
+    first = np.array([0.0 if not t.startswith("I-") else -1e9 for t in tags])
+    path = viterbi_np(lp, trans, first)
     out = []
     i = 0
     n = len(path)
@@ -214,7 +266,7 @@ def decode_spans(encoded: EncodedText, tags: tuple[str, ...]) -> list[tuple[int,
             while j < n and tags[path[j]] == f"I-{label}":
                 j += 1
             prob = float(np.exp(lp[np.arange(i, j), path[i:j]]).mean())
-            out.append((i, j - 1, label, prob))
+            out.append((start + i, start + j - 1, label, prob))
             i = j
         else:
             i += 1
@@ -334,35 +386,88 @@ def quantize_dynamic_int8(engine: "ModelEngine") -> None:
     engine.model.config = config
 
 
-def predict_text(model: SpanRelationModel, tokenizer, text: str, *, batch_size: int = 16, rules=None) -> Prediction:
+CHUNK_CHARS = 3000  # the model reads a document in chunks of whole lines or sentences of at most this many characters
+
+
+def text_chunks(text: str, limit: int = CHUNK_CHARS):
+    """Yield (start, end, segments) of consecutive chunks of `text` of at most `limit` characters (one
+    segment may reach `limit` itself): whole segments of `sentences.bounded_segments` (lines, a long line
+    cut after a whole sentence), so memory stays bounded however long the document is."""
+    group: list[tuple[int, int]] = []
+    for segment in bounded_segments(text, limit):
+        if group and segment[1] - group[0][0] > limit:
+            yield group[0][0], group[-1][1], group
+            group = []
+        group.append(segment)
+    if group:
+        yield group[0][0], group[-1][1], group
+
+
+def predict_text(model: SpanRelationModel, tokenizer, text: str, *, batch_size: int = 16, rules=None,
+                 chunk_chars: int = CHUNK_CHARS) -> Prediction:
     """Spans, then relations, for one text (model in eval mode, no grad).
+
+    The text is read chunk by chunk (`text_chunks`: whole lines, or whole sentences of a long line, up
+    to `chunk_chars` characters), so peak memory does not grow with the length of the document beyond
+    the output itself; relations never cross a sentence, so nothing is lost at a chunk edge. The
+    model's context is a segment (a line, or part of a long line) and its windows start at sentence
+    starts, so a passage gets the same spans wherever it sits in a document.
 
     A model that uses the rule engine's output (rule features, or labels sourced from the rules) needs
     `rules` (a RuleEngine); one is made if none is given.
     """
-    c = model.config
-    pieces = tokenize(tokenizer, text, c.tokenization)
-    hints = None
-    if c.uses_rule_output:
-        if rules is None:
-            from ..rules import RuleEngine
+    if model.config.uses_rule_output and rules is None:
+        from ..rules import RuleEngine
 
-            rules = RuleEngine()
-        hints = rule_hints(rules, text, pieces, c.tags)
-    encoded = encode_text(model, pieces, batch_size, hints.tags if hints is not None and c.rule_features else None)
-    merged = merge_sources(decode_spans(encoded, c.tags), hints.prediction if hints else None, pieces, encoded, c)
+        rules = RuleEngine()
     entities: list[Span] = []
-    for k, (s, e, _, _, label, score) in enumerate(merged):
-        norm = normalize_span(text, s, e) if label == "VALUE" else None
-        entities.append(Span(f"T{k + 1}", label, s, e, text[s:e], round(c.calibrated("entities", score), 4), norm))
+    relations: list[Relation] = []
+    dropped: list[dict] = []
+    for start, end, segments in text_chunks(text, chunk_chars):
+        part = _predict_chunk(model, tokenizer, text, start, end, segments, batch_size, rules)
+        new_id = {}
+        for sp in part.entities:
+            new_id[sp.id] = f"T{len(entities) + 1}"
+            entities.append(dataclasses.replace(sp, id=new_id[sp.id]))
+        for rel in part.relations:
+            relations.append(Relation(f"R{len(relations) + 1}", rel.label, new_id[rel.head], new_id[rel.tail], rel.score))
+        dropped.extend(part.dropped)
+    return Prediction(entities, relations, dropped)
+
+
+def _predict_chunk(model: SpanRelationModel, tokenizer, text: str, start: int, end: int,
+                   segments: list[tuple[int, int]], batch_size: int, rules) -> Prediction:
+    """The prediction for text[start:end] (whole segments), with offsets into `text`."""
+    c = model.config
+    chunk = text[start:end]
+    pieces = tokenize(tokenizer, chunk, c.tokenization)
+    hints = rule_hints(rules, chunk, pieces, c.tags) if c.uses_rule_output else None
+    sentences = split_sentences(chunk)
+    local = [(s - start, e - start) for s, e in segments]
+    spans = sentence_windows(pieces, local, [sent.start for sent in sentences], c.window_tokens - 2, c.window_stride)
+    encoded = encode_text(model, pieces, batch_size, hints.tags if hints is not None and c.rule_features else None,
+                          spans)
+    found = []
+    for a, b in np.searchsorted(pieces.starts, np.asarray(local, dtype=np.int64).reshape(-1, 2)).tolist():
+        found.extend(decode_spans(encoded, c.tags, a, b))  # each segment on its own
+    merged = merge_sources(found, hints.prediction if hints else None, pieces, encoded, c)
+    fixed = merged
+    dropped: list[dict] = []
+    entities: list[Span] = []
+    for k, (s, e, _, _, label, score) in enumerate(fixed):
+        norm = normalize_span(text, start + s, start + e) if label == "VALUE" else None
+        entities.append(Span(f"T{k + 1}", label, start + s, start + e, chunk[s:e],
+                             round(c.calibrated("entities", score), 4), norm))
     labels = [sp.label for sp in entities]
-    spans = [(f, l, label) for _, _, f, l, label, _ in merged]
-    pairs = candidate_pairs(labels, span_sentences(split_sentences(text), entities), [f for f, _, _ in spans],
+    spans = [(f, l, label) for _, _, f, l, label, _ in fixed]
+    local_entities = [dataclasses.replace(sp, start=sp.start - start, end=sp.end - start) for sp in entities]
+    pairs = candidate_pairs(labels, span_sentences(sentences, local_entities), [f for f, _, _ in spans],
                             c.max_pair_tokens)
     from_rules = {rel for rel in c.relation_labels if c.source_of_relation(rel) == "rules"}
     model_pairs = [p for p in pairs if PAIR_TYPES[p[2]][0] not in from_rules]
-    scored = model_pairs + (rule_relation_pairs(hints.prediction, entities, from_rules) if hints else [])
-    flags = [hints.linked(entities[h], entities[t]) for h, t, _ in scored] if hints is not None and c.rule_features else None
+    scored = model_pairs + (rule_relation_pairs(hints.prediction, local_entities, from_rules) if hints else [])
+    flags = ([hints.linked(local_entities[h], local_entities[t]) for h, t, _ in scored]
+             if hints is not None and c.rule_features else None)
     logits, _ = link(model, encoded.states, spans, scored, flags)
     chosen, orphans = select_relations(logits[:len(model_pairs)], model_pairs, labels, c.relation_threshold)
     probs = torch.sigmoid(logits[len(model_pairs):]).tolist()
@@ -370,13 +475,11 @@ def predict_text(model: SpanRelationModel, tokenizer, text: str, *, batch_size: 
     chosen.sort(key=lambda r: (entities[r[1]].start, entities[r[0]].start, r[2]))
     relations = [Relation(f"R{i + 1}", rel, entities[h].id, entities[t].id, round(c.calibrated("relations", score), 4))
                  for i, (h, t, rel, score) in enumerate(chosen)]
-    dropped = []
     if orphans:
         drop_ids = {entities[i].id for i in orphans}
-        dropped = [{"text": entities[i].text, "start": entities[i].start, "end": entities[i].end,
-                    "reason": "no METRIC/PROGRAM/DOC/ORG head candidate in its sentence"} for i in orphans]
-        keep = [sp for sp in entities if sp.id not in drop_ids]
-        entities = keep
+        dropped += [{"text": entities[i].text, "start": entities[i].start, "end": entities[i].end,
+                     "reason": "no METRIC/PROGRAM/DOC/ORG head candidate in its sentence"} for i in orphans]
+        entities = [sp for sp in entities if sp.id not in drop_ids]
     return Prediction(entities, relations, dropped)
 
 
