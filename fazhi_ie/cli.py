@@ -94,7 +94,7 @@ def format_fact_table(docs: Sequence[Document]) -> str:
                          f" | @{fact.evidence.value_span[0]}")
         dropped = doc.meta.get("dropped_values") or []
         if dropped:
-            lines.append(f"  ({len(dropped)} value(s) without a head were left out: "
+            lines.append(f"  ({len(dropped)} value(s) without a head or unreadable were left out: "
                          + ", ".join(d["text"] for d in dropped[:8]) + ")")
     return "\n".join(lines) + "\n"
 
@@ -141,7 +141,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
     if not args.quiet:
         failed = len(result.failures)
         _err(f"{result.documents} document(s), {result.facts} fact(s)"
-             + (f"; {result.dropped_values} value(s) without a head left out (listed in meta.dropped_values)"
+             + (f"; {result.dropped_values} value(s) without a head or unreadable left out (listed in meta.dropped_values)"
                 if result.dropped_values else "")
              + (f"; {result.skipped} already complete, skipped" if result.skipped else "")
              + (f"; {failed} failed" + (f" (listed in {args.errors})" if args.errors else "") if failed else "")

@@ -30,6 +30,8 @@ def annotate(doc: Document, *, engine: str | Engine = "rules") -> Document:
     meta["schema_version"] = SCHEMA_VERSION
     if prediction.dropped:
         meta["dropped_values"] = prediction.dropped
+    if prediction.repaired:
+        meta["repaired_spans"] = prediction.repaired
     out = Document(doc.id, doc.text, meta, tuple(prediction.entities), tuple(prediction.relations))
     from .rules.gazetteer import default_named_regions
 

@@ -5,12 +5,15 @@ WHEN and IN_PROGRAM relations with scores). A text is read in bounded chunks of 
 long line cut after a whole sentence), so memory does not grow with its length; within a line
 the windows of pieces start at sentence starts and overlap, each piece takes its states from
 the window whose centre is nearest, so nothing is ever truncated, the merge is deterministic,
-and a passage gets the same spans wherever it sits.
+and a passage gets the same spans wherever it sits. Decoded spans are then checked against the
+text (`repair_spans`): a VALUE that cuts an amount is extended over it, markup, symbols and
+particles are kept off span edges, and a VALUE the normaliser cannot read is dropped and listed.
 """
 from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +23,7 @@ import numpy as np
 import torch
 
 from ..document import Relation, Span
-from ..normalize import normalize_span
+from ..normalize import normalize_span, normalize_value
 from ..prediction import Prediction
 from ..sentences import Sentence, bounded_segments, sentence_index, split_sentences
 from .config import ModelConfig, ModelDirectoryError
@@ -423,6 +426,7 @@ def predict_text(model: SpanRelationModel, tokenizer, text: str, *, batch_size: 
     entities: list[Span] = []
     relations: list[Relation] = []
     dropped: list[dict] = []
+    repaired: list[dict] = []
     for start, end, segments in text_chunks(text, chunk_chars):
         part = _predict_chunk(model, tokenizer, text, start, end, segments, batch_size, rules)
         new_id = {}
@@ -432,7 +436,8 @@ def predict_text(model: SpanRelationModel, tokenizer, text: str, *, batch_size: 
         for rel in part.relations:
             relations.append(Relation(f"R{len(relations) + 1}", rel.label, new_id[rel.head], new_id[rel.tail], rel.score))
         dropped.extend(part.dropped)
-    return Prediction(entities, relations, dropped)
+        repaired.extend(part.repaired)
+    return Prediction(entities, relations, dropped, repaired)
 
 
 def _predict_chunk(model: SpanRelationModel, tokenizer, text: str, start: int, end: int,
@@ -451,8 +456,16 @@ def _predict_chunk(model: SpanRelationModel, tokenizer, text: str, start: int, e
     for a, b in np.searchsorted(pieces.starts, np.asarray(local, dtype=np.int64).reshape(-1, 2)).tolist():
         found.extend(decode_spans(encoded, c.tags, a, b))  # each segment on its own
     merged = merge_sources(found, hints.prediction if hints else None, pieces, encoded, c)
-    fixed = merged
-    dropped: list[dict] = []
+    kept, dropped, repaired = repair_spans(chunk, [(s, e, label) for s, e, _, _, label, _ in merged])
+    fixed = []
+    for s, e, label, k, changed in kept:
+        if not changed:
+            fixed.append(merged[k])
+            continue
+        rng = piece_range(pieces, s, e)
+        if rng is not None:
+            fixed.append((s, e, rng[0], rng[1], label, span_probability(encoded, c.tags, rng[0], rng[1], label)))
+    fixed.sort(key=lambda x: (x[0], x[1]))
     entities: list[Span] = []
     for k, (s, e, _, _, label, score) in enumerate(fixed):
         norm = normalize_span(text, start + s, start + e) if label == "VALUE" else None
@@ -475,12 +488,148 @@ def _predict_chunk(model: SpanRelationModel, tokenizer, text: str, start: int, e
     chosen.sort(key=lambda r: (entities[r[1]].start, entities[r[0]].start, r[2]))
     relations = [Relation(f"R{i + 1}", rel, entities[h].id, entities[t].id, round(c.calibrated("relations", score), 4))
                  for i, (h, t, rel, score) in enumerate(chosen)]
+    for item in dropped + repaired:
+        for key in ("start", "end", "was_start", "was_end"):
+            if key in item:
+                item[key] += start
     if orphans:
         drop_ids = {entities[i].id for i in orphans}
         dropped += [{"text": entities[i].text, "start": entities[i].start, "end": entities[i].end,
                      "reason": "no METRIC/PROGRAM/DOC/ORG head candidate in its sentence"} for i in orphans]
         entities = [sp for sp in entities if sp.id not in drop_ids]
-    return Prediction(entities, relations, dropped)
+    dropped.sort(key=lambda d: d["start"])
+    return Prediction(entities, relations, dropped, repaired)
+
+
+# --- post-decoding repairs of the spans (what the network proposes is checked against the text) ---
+#: an HTML/XML tag or comment: no entity may start or end inside one (<b>全区受理案件93件</b>)
+_MARKUP_RE = re.compile(r"<(?:!--[^\n]{0,200}?--|[/!?]?[A-Za-z][^<>\n]{0,200})>")
+#: particles that never end a VALUE (为期5天的 → 5天)
+VALUE_END_PARTICLES = "的了等"
+#: what a VALUE may start or end with (besides a closing bracket it opened): digits, Chinese (numerals,
+#: 约, units), Latin letters, percent signs, unit symbols; never an emoji, markup or punctuation
+_VALUE_EDGE_RE = re.compile(r"[\d\u4e00-\u9fffA-Za-z%％‰²³℃°\u3380-\u33ff]")
+_CLOSING = {"(": ")", "（": "）"}
+_NUMBERISH = frozenset("0123456789０１２３４５６７８９,，.．零〇一二两三四五六七八九十百千万亿")
+AMOUNT_REACH = 64  # characters around a VALUE searched for the amount it may cut
+
+
+def repair_spans(text: str, spans: list[tuple[int, int, str]]):
+    """Check decoded spans (start, end, label) of `text` against the text, as the rule engine's patterns would.
+
+    - No span starts or ends inside markup (`<b>`, `</p>`): its edges are moved out, and a span of
+      markup only is left out.
+    - A VALUE that cuts an amount (1亿|3000万元, １，|２３４名, 3000|万元) is extended over the whole
+      amount by the rule engine's VALUE pattern (the number grammar of normalize.py); VALUEs that then
+      overlap become one. An extension that would overlap a span of another label is not made.
+    - A VALUE closes a bracket it opened (100多场(次 → 100多场(次)) and does not start or end with a
+      symbol, emoji or particle (93件😀 → 93件, 5天的 → 5天).
+    - A VALUE the normaliser still cannot read (䶵, 236批251人次) is left out and listed.
+
+    Returns (kept, dropped, repaired): kept as (start, end, label, index of the input span, changed),
+    dropped as {"text", "start", "end", "reason"} (the span as proposed), repaired as {"label", "text",
+    "start", "end", "was", "was_start", "was_end", "reason"}.
+    """
+    tags = [m.span() for m in _MARKUP_RE.finditer(text)] if "<" in text else []
+    items = []
+    for k, (s, e, label) in enumerate(spans):
+        ns, ne, why = s, e, []
+        if tags:
+            ns, ne = _outside_markup(ns, ne, tags)
+            if (ns, ne) != (s, e):
+                why.append("markup at its edge")
+        items.append([ns, ne, label, k, why])
+    others = [(it[0], it[1]) for it in items if it[2] != "VALUE" and it[1] > it[0]]
+    for it in items:
+        if it[2] != "VALUE" or it[1] <= it[0]:
+            continue
+        ns, ne = _amount_extent(text, it[0], it[1])
+        if (ns, ne) != (it[0], it[1]) and not any(a < ne and ns < b for a, b in others):
+            it[0], it[1] = ns, ne
+            it[4].append("the amount was cut (extended by the number grammar)")
+        ns, ne = _trim_value(text, it[0], it[1])
+        if (ns, ne) != (it[0], it[1]):
+            it[0], it[1] = ns, ne
+            it[4].append("bracket, symbol or particle at its edge")
+    values = sorted((it for it in items if it[2] == "VALUE" and it[1] > it[0]), key=lambda it: (it[0], it[1]))
+    merged_away = set()
+    for prev, cur in zip(values, values[1:]):
+        if cur[0] < prev[1]:  # overlapping VALUEs after an extension: one amount
+            cur[0], cur[1] = prev[0], max(prev[1], cur[1])
+            cur[4].append("merged with the VALUE next to it")
+            merged_away.add(prev[3])
+    kept, dropped, repaired = [], [], []
+    for ns, ne, label, k, why in items:
+        s, e, _ = spans[k]
+        if k in merged_away:
+            continue
+        if label == "VALUE":
+            norm = normalize_value(text[ns:ne] if ne > ns else text[s:e])
+            if ne <= ns or norm.number is None:
+                dropped.append({"text": text[s:e], "start": s, "end": e,
+                                "reason": f"the normaliser cannot read this VALUE: {norm.unparsed or 'nothing left'}"})
+                continue
+        elif ne <= ns:
+            continue  # markup only
+        if why:
+            repaired.append({"label": label, "text": text[ns:ne], "start": ns, "end": ne, "was": text[s:e],
+                             "was_start": s, "was_end": e, "reason": "; ".join(why)})
+        kept.append((ns, ne, label, k, bool(why)))
+    return kept, dropped, repaired
+
+
+def _outside_markup(s: int, e: int, tags: list[tuple[int, int]]) -> tuple[int, int]:
+    """[s, e) with its first and last characters moved out of any markup tag (and off spaces)."""
+    changed = True
+    while changed and s < e:
+        changed = False
+        for a, b in tags:
+            if a <= s < b:
+                s, changed = b, True
+            if a < e <= b:
+                e, changed = a, True
+    return s, max(s, e)
+
+
+def _amount_extent(text: str, s: int, e: int) -> tuple[int, int]:
+    """[s, e) extended over the amount it cuts: an edge inside the number part (digits, separators,
+    scales, the tail of a compound amount, a 万/亿 before the unit) of a rule VALUE match moves to the
+    start of the number, or the end of the match (unit and suffix included)."""
+    from ..rules.patterns import VALUE_RE
+
+    lo = max(0, s - AMOUNT_REACH)
+    while lo > max(0, s - 2 * AMOUNT_REACH) and text[lo - 1] in _NUMBERISH:
+        lo -= 1
+    ns, ne = s, e
+    for m in VALUE_RE.finditer(text, lo, min(len(text), e + AMOUNT_REACH)):
+        if m.end() <= s or m.start() >= e:
+            continue
+        number = next(m.start(g) for g in ("arabic", "chinese", "scaled") if m.group(g) is not None)
+        core = m.start("unit") if m.group("unit") is not None else m.end()
+        while core < m.end() and text[core] in "万亿":
+            core += 1
+        if number < s < core:
+            ns = min(ns, number)
+        if number < e < core:
+            ne = max(ne, m.end())
+    return ns, ne
+
+
+def _trim_value(text: str, s: int, e: int) -> tuple[int, int]:
+    """A VALUE's [s, e) with a bracket it opened closed, and no symbol at its start nor symbol or particle at its end."""
+    opened = [ch for ch in text[s:e] if ch in _CLOSING]
+    if opened and e < len(text) and text[e] == _CLOSING[opened[-1]] and _CLOSING[opened[-1]] not in text[s:e]:
+        e += 1
+    while s < e and not _VALUE_EDGE_RE.match(text[s]):
+        s += 1
+    while e > s:
+        last = text[e - 1]
+        closes = last in _CLOSING.values() and any(_CLOSING[o] == last for o in text[s:e - 1] if o in _CLOSING)
+        if last in VALUE_END_PARTICLES or not (_VALUE_EDGE_RE.match(last) or closes):
+            e -= 1
+        else:
+            break
+    return s, e
 
 
 def load_model_directory(directory: Path) -> tuple[SpanRelationModel, object]:
