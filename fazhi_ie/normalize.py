@@ -43,7 +43,6 @@ UNITS_STARTING_WITH_SCALE = ("千瓦", "千米", "千克", "百分点")  # a sca
 _CN_NUMERAL = "零〇○一壹二贰两三叁四肆五伍六陆七柒八捌九玖十拾百佰千仟万亿"
 _CN_UNIT_CHARS = "十拾百佰千仟万亿"
 _NUMBER_RE = re.compile(rf"^(?P<arabic>\d+(?:\.\d+)?)|^(?P<chinese>[{_CN_NUMERAL}]+)")
-_MIXED_RE = re.compile(r"^(\d+)([万亿])(\d)([千百])(?!\d)")  # 1万6千多户, 2万5千公里
 _FRACTION_RE = re.compile(r"^([零〇一二两三四五六七八九十百千]+)分之([零〇一二两三四五六七八九十百千点]+)")
 _CN_DECIMAL_RE = re.compile(r"^([零〇一二两三四五六七八九十百千万亿]+)点([零〇一二三四五六七八九]+)")
 _ARABIC_FRACTION_RE = re.compile(r"^(\d+(?:\.\d+)?)/(\d+(?:\.\d+)?)")  # 1/3 = 三分之一
@@ -51,11 +50,48 @@ _DIGIT_IN_UNIT = re.compile(r"[\d零〇○一壹二贰两三叁四肆五伍六�
 _RANGE_RE = re.compile(r"\d\s*(?:[-—–~～至到]|－)\s*\d|[一二三四五六七八九十]\s*[至到]\s*[一二三四五六七八九十]")
 
 
+# --- the number grammar, shared by the normaliser, the rule patterns and the model's span repair ---
+# A thousands separator is an ASCII or full-width comma with exactly three digits after it and then no
+# digit, in a number that starts with 1-3 digits not preceded by a digit: 1,234 and １，２３４,
+# 12,345,678; not 3,45, nor 1234,567, nor the clause comma of 办理１２件，审结１０件.
+THOUSANDS = r"(?<![\d.．])\d{1,3}(?:[,，]\d{3})+(?!\d)(?![,，]\d)"
+# The part of an amount after 亿 or 万 (1亿3000万元, 1亿3千多万元, 2亿零5百万元, 1万6千多户, 5万3000元):
+# a section below 10,000 (digits, or digits with 千/百/十), then 万 if it follows 亿. A part with no
+# scale after it needs 零 (1亿零3000) or, after 万, four digits or a 千/百 (5万3000, 1万6千); the
+# colloquial 1万2 or 1亿5千 (is it 1亿5千万?) is not read.
+_SMALL_SECTION = r"\d(?:千(?![瓦米克])|百(?!分点))(?:零?\d[百十])?(?:零\d)?"
+_SECTION = rf"(?:{_SMALL_SECTION}|\d{{1,4}}(?!\d))"
+_AFTER_WAN = rf"(?:零{_SECTION}|{_SMALL_SECTION}|\d{{4}}(?!\d))"
+COMPOUND_TAIL = rf"(?:亿(?:零?{_SECTION}[多余]?万{_AFTER_WAN}?|零{_SECTION})|万{_AFTER_WAN})(?![多余]?[万亿])"
+_COMPOUND_TAIL_RE = re.compile(COMPOUND_TAIL)
+_TAIL_PART_RE = re.compile(rf"零?({_SECTION})([多余])?(万)?")
+_ARABIC_TO_CHINESE = str.maketrans("0123456789", "零一二三四五六七八九")
+
+
+def _compound_value(head: Decimal, tail: str) -> tuple[Decimal, bool]:
+    """The amount `head` + `tail` (a COMPOUND_TAIL match: 1 + 亿3千多万 = 130000000), and whether a
+    多/余 inside it makes it a lower bound."""
+    number = head * SCALES[tail[0]]
+    more = False
+    pos = 1
+    while pos < len(tail):
+        part = _TAIL_PART_RE.match(tail, pos)
+        if part is None or part.end() == pos:
+            raise ValueError(f"cannot read {tail[pos:]!r} in the amount")
+        section = part.group(1)
+        value = int(section) if section.isdigit() else parse_chinese_number(section.translate(_ARABIC_TO_CHINESE))
+        number += value * (10_000 if part.group(3) else 1)
+        more = more or bool(part.group(2))
+        pos = part.end()
+    return number, more
+
+
 def fold(text: str) -> str:
-    """A comparison copy: NFKC (full-width digits and %), no spaces, no thousands commas."""
+    """A comparison copy: NFKC (full-width digits, commas and %), no spaces, no thousands separators
+    (only where they group the digits as THOUSANDS says)."""
     folded = unicodedata.normalize("NFKC", text)
     folded = re.sub(r"(?<=\d)\s+(?=[\d.])|(?<=\d)\s+(?=\D)|(?<=\.)\s+(?=\d)|^\s+|\s+$", "", folded)
-    folded = re.sub(r"(?<=\d),(?=\d{3}(?!\d))", "", folded)
+    folded = re.sub(THOUSANDS, lambda m: m.group().replace(",", ""), folded)
     return folded
 
 
@@ -246,11 +282,6 @@ def _read_value(text: str) -> ValueNorm:
     qualifier = None
     if s.startswith("上") and s[1:2] in ("百", "千", "万", "亿"):  # 上亿人, 上千种: reaching a hundred million, a thousand
         s, qualifier = "一" + s[1:], "gt"
-    mixed = _MIXED_RE.match(s)
-    if mixed and not re.search("[万亿]", s[mixed.end():]):
-        big = Decimal(mixed.group(1)) * SCALES[mixed.group(2)]
-        small = Decimal(mixed.group(3)) * SCALES[mixed.group(4)]
-        s = str(big + small) + s[mixed.end():]
     for word, qual in sorted(PREFIX_QUALIFIERS, key=lambda wq: len(wq[0]), reverse=True):
         if s.startswith(word):
             qualifier, s = qual, s[len(word):]
@@ -296,7 +327,12 @@ def _read_value(text: str) -> ValueNorm:
         if match.group("arabic"):
             number = Decimal(match.group("arabic"))
             rest = s[match.end():]
-            while rest and rest[0] in SCALES and not rest.startswith(UNITS_STARTING_WITH_SCALE):
+            compound = _COMPOUND_TAIL_RE.match(rest) if "." not in match.group("arabic") else None
+            if compound:  # 1亿3000万元, 2亿零5百万元, 1万6千多户: no scale may follow
+                number, more = _compound_value(number, compound.group())
+                qualifier = qualifier or ("gt" if more else None)
+                last_scale, rest = compound.group()[0], rest[compound.end():]
+            while not compound and rest and rest[0] in SCALES and not rest.startswith(UNITS_STARTING_WITH_SCALE):
                 if last_scale == "亿" and rest[0] == "万":
                     return _unparsed(f"万 right after 亿 in {text!r}")
                 number *= SCALES[rest[0]]

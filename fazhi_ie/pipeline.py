@@ -90,6 +90,8 @@ class Pipeline:
         meta["schema_version"] = SCHEMA_VERSION
         if prediction.dropped:
             meta["dropped_values"] = prediction.dropped
+        if prediction.repaired:
+            meta["repaired_spans"] = prediction.repaired
         entities = normalize_values(doc.text, prediction.entities, sents)
         info = info_for(doc)
         meta["report"] = info.to_dict()

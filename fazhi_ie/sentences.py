@@ -13,6 +13,7 @@ linear in the input.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -22,6 +23,7 @@ _NUMBERISH = frozenset("0123456789０１２３４５６７８９.．,%％零〇�
 TERMINATORS = frozenset("。！？")
 LINE_BREAKS = frozenset("\n\r\u2028\u2029")
 CLOSERS = frozenset("”’」』）)】》\"'")
+_LINE_BREAK_RE = re.compile("[" + "".join(sorted(LINE_BREAKS)) + "]")
 
 
 @dataclass(frozen=True)
@@ -84,16 +86,47 @@ def linking_windows(text: str, max_len: int = MAX_WINDOW, *,
     return windows
 
 
+def bounded_segments(text: str, limit: int):
+    """Yield [start, end) of the segments of `text`, in order: each line (text between line breaks), with
+    a line longer than `limit` cut before its last sentence that does not end within the limit (a
+    sentence longer than `limit` is cut like a linking window). Whitespace-only lines are skipped.
+
+    Every cut depends only on the line's own text from its start, never on what comes before the
+    line, and the text is read once with a look-ahead of `limit` characters (the model engine reads
+    a document in such segments, so the same passage is read the same way wherever it sits).
+    """
+    n = len(text)
+    pos = 0
+    while pos < n:
+        brk = _LINE_BREAK_RE.search(text, pos, min(n, pos + limit + 1))
+        if brk is not None:
+            end, nxt = brk.start(), brk.end()
+        elif pos + limit >= n:
+            end = nxt = n
+        else:
+            sentences = split_sentences(text[pos:pos + limit])
+            end = nxt = pos + sentences[-1].start if len(sentences) > 1 else _cut_point(text, pos, pos + limit)
+        if not text[pos:end].isspace() and end > pos:
+            yield pos, end
+        pos = nxt
+
+
 def _cut_point(text: str, start: int, limit: int) -> int:
     """Where to end a window that starts at `start` and may not pass `limit`."""
     half = start + (limit - start) // 2
     for i in range(limit, half, -1):
-        if text[i - 1] in CLAUSE_BREAKS:
+        if text[i - 1] in CLAUSE_BREAKS and not _is_thousands_separator(text, i - 1):
             return i
     for i in range(limit, half, -1):
         if text[i - 1] not in _NUMBERISH or text[i] not in _NUMBERISH:
             return i
     return limit
+
+
+def _is_thousands_separator(text: str, i: int) -> bool:
+    """True when the comma at text[i] groups digits (1,234 or １，２３４: normalize.THOUSANDS)."""
+    return (text[i] in ",，" and 0 < i and text[i - 1].isdigit() and text[i + 1:i + 4].isdigit()
+            and len(text[i + 1:i + 4]) == 3 and not text[i + 4:i + 5].isdigit())
 
 
 def sentence_index(sentences: list[Sentence], offset: int) -> int | None:

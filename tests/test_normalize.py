@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from fazhi_ie.document import ValueNorm
 from fazhi_ie.normalize import context_qualifier, detect_change, fold, normalize_value, parse_chinese_number
+from fazhi_ie.pipeline import extract
 
 # (span text as it appears in ../shared/corpus, text just before it, number, unit, qualifier, change)
 CORPUS_TABLE = [
@@ -254,11 +255,76 @@ def test_a_long_context_is_read_in_bounded_work(context, monkeypatch):
     assert seen and max(seen) <= N.MAX_CONTEXT_READ
 
 
-@pytest.mark.parametrize("text", ["3至5年", "5%—6%", "第一批", "一年零三个月", "多项", "", "abc", "几十个", "1亿3千多万"])
+@pytest.mark.parametrize("text", ["3至5年", "5%—6%", "第一批", "一年零三个月", "多项", "", "abc", "几十个", "1亿3千多万5"])
 def test_unparseable_values_say_why(text):
     norm = normalize_value(text)
     assert norm.number is None
     assert norm.unparsed  # a reason, never a guessed number
+
+
+# Reliability item 1: an amount written with 亿 and 万 parts is one number (1亿3千多万 was unparsed).
+# Item 2: a full-width thousands separator groups digits like the ASCII one.
+COMPOUND_TABLE = [
+    ("1亿3000万元", 130_000_000.0, "元", None),
+    ("1亿3千多万元", 130_000_000.0, "元", "gt"),
+    ("2亿零5百万元", 205_000_000.0, "元", None),
+    ("1亿3千多万", 130_000_000.0, None, "gt"),
+    ("1亿3000万5000元", 130_005_000.0, "元", None),
+    ("1亿300万元", 103_000_000.0, "元", None),
+    ("约1亿3000万元", 130_000_000.0, "元", "approx"),
+    ("5万3000元", 53_000.0, "元", None),
+    ("1万零500元", 10_500.0, "元", None),
+    ("1万6千多户", 16_000.0, "户", "gt"),
+    ("近1万6千户", 16_000.0, "户", "lt"),
+    ("１，２３４名", 1234.0, "名", None),
+    ("1,234名", 1234.0, "名", None),
+    ("１２，３４５，６７８人次", 12_345_678.0, "人次", None),
+    ("１，２３４．５万元", 12_345_000.0, "元", None),
+]
+
+
+@pytest.mark.parametrize("text,number,unit,qualifier", COMPOUND_TABLE, ids=[r[0] for r in COMPOUND_TABLE])
+def test_compound_amounts_and_thousands_separators(text, number, unit, qualifier):
+    norm = normalize_value(text)
+    assert norm.unparsed is None, norm.unparsed
+    assert (norm.number, norm.unit, norm.qualifier) == (number, unit, qualifier)
+
+
+# colloquial or malformed: 1万2 (12,000 or 10,002?), 1亿5千 (1亿5千万?), a scale after a finished part,
+# digits not grouped by threes
+@pytest.mark.parametrize("text", ["1万2人", "1亿5千元", "1万6千万", "1.5亿3000万", "1234,567名", "１，２３４５名", "3,45件"])
+def test_ambiguous_amounts_and_groupings_stay_unparsed(text):
+    norm = normalize_value(text)
+    assert norm.number is None and norm.unparsed
+
+
+def _rule_values(text):
+    doc = extract(text, engine="rules")
+    return doc, [(e.text, e.norm.number, e.norm.unit, e.norm.qualifier) for e in doc.entities if e.label == "VALUE"]
+
+
+@pytest.mark.parametrize("amount,number,qualifier", [("1亿3000万元", 130_000_000.0, None),
+                                                     ("1亿3千多万元", 130_000_000.0, "gt"),
+                                                     ("2亿零5百万元", 205_000_000.0, None)])
+def test_rules_read_a_compound_amount_as_one_value(amount, number, qualifier):
+    text = f"全年挽回经济损失{amount}。"
+    doc, values = _rule_values(text)
+    assert values == [(amount, number, "元", qualifier)]
+    value = next(e for e in doc.entities if e.label == "VALUE")
+    assert (value.start, value.end) == (8, 8 + len(amount)), "the span covers the whole amount"
+    assert [(f.metric, f.number, f.unit) for f in doc.facts] == [("挽回经济损失", number, "元")]
+    assert not doc.meta.get("dropped_values")
+
+
+def test_rules_read_a_full_width_thousands_separator():
+    doc, values = _rule_values("全市新增１，２３４名律师。")
+    assert values == [("１，２３４名", 1234.0, "名", None)]
+    assert [(f.value, f.number, f.unit) for f in doc.facts] == [("１，２３４名", 1234.0, "名")]
+    _, values = _rule_values("全市新增1,234名律师。")
+    assert values == [("1,234名", 1234.0, "名", None)]
+    # a clause comma between two counts is not a separator
+    _, values = _rule_values("办理１２件，审结１０件。")
+    assert [v[:2] for v in values] == [("１２件", 12.0), ("１０件", 10.0)]
 
 
 @pytest.mark.parametrize("context,expected", [

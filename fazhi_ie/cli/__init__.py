@@ -52,7 +52,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
     if not args.quiet:
         failed = len(result.failures)
         err(f"{result.documents} document(s), {result.facts} fact(s)"
-             + (f"; {result.dropped_values} value(s) without a head left out (listed in meta.dropped_values)"
+             + (f"; {result.dropped_values} value(s) without a head or unreadable left out (listed in meta.dropped_values)"
                 if result.dropped_values else "")
              + (f"; {result.skipped} already complete, skipped" if result.skipped else "")
              + (f"; {failed} failed" + (f" (listed in {args.errors})" if args.errors else "") if failed else "")

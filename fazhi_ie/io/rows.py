@@ -106,6 +106,6 @@ def format_fact_table(docs: Iterable[Document]) -> str:
                          f" | @{fact.evidence.value_span[0]}")
         dropped = doc.meta.get("dropped_values") or []
         if dropped:
-            lines.append(f"  ({len(dropped)} value(s) without a head were left out: "
+            lines.append(f"  ({len(dropped)} value(s) without a head or unreadable were left out: "
                          + ", ".join(d["text"] for d in dropped[:8]) + ")")
     return "\n".join(lines) + "\n"

@@ -8,8 +8,9 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import asdict, dataclass, field, fields
+from functools import lru_cache
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, Sequence, get_args, get_origin, get_type_hints
 
 from ..schema import ENTITY_LABELS, RELATION_RULES, SCHEMA_VERSION
 
@@ -44,6 +45,79 @@ def check_decoding(span_sources: Any, relation_sources: Any, span_precedence: st
         raise ValueError("relation_sources: HAS_VALUE must come from the model (it gives every VALUE exactly one head)")
     if span_precedence not in SOURCES:
         raise ValueError(f"span_precedence {span_precedence!r}; valid: {', '.join(SOURCES)}")
+
+
+#: config fields that must be at least 1 (the network's shape and the decoder's reach)
+POSITIVE_FIELDS = ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size",
+                   "max_position_embeddings", "type_vocab_size", "relation_dim", "max_pair_tokens", "distance_buckets")
+
+
+def _is_number(value: Any) -> bool:
+    """A finite int or float (not a bool, a string, NaN or infinity)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _matches(value: Any, hint: Any) -> bool:
+    """Whether `value` (from JSON) has the type `hint` of a ModelConfig field."""
+    origin = get_origin(hint)
+    if hint is Any:
+        return True
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is float:
+        return _is_number(value)
+    if hint is str:
+        return isinstance(value, str)
+    if origin is list:
+        return isinstance(value, list) and all(_matches(v, get_args(hint)[0]) for v in value)
+    if origin is dict:
+        key, item = get_args(hint)
+        return isinstance(value, dict) and all(_matches(k, key) and _matches(v, item) for k, v in value.items())
+    return isinstance(value, hint)
+
+
+def _describe(hint: Any, plural: bool = False) -> str:
+    """'a finite number', 'a list of strings', 'an object of strings' (plural: 'finite numbers' ...)."""
+    names = {bool: ("true or false", "booleans"), int: ("an integer", "integers"),
+             float: ("a finite number", "finite numbers"), str: ("a string", "strings")}
+    if hint in names:
+        return names[hint][plural]
+    if get_origin(hint) is list:
+        return ("lists" if plural else "a list") + f" of {_describe(get_args(hint)[0], True)}"
+    if get_origin(hint) is dict:
+        item = get_args(hint)[1]
+        return ("objects" if plural else "an object") + ("" if item is Any else f" of {_describe(item, True)}")
+    return getattr(hint, "__name__", str(hint))
+
+
+@lru_cache(maxsize=None)
+def _field_types(cls: type) -> dict[str, Any]:
+    return get_type_hints(cls)
+
+
+def check_field_types(config: "ModelConfig") -> None:
+    """Raise ValueError naming the first field whose value has the wrong type or is out of range
+    (a string relation_threshold, a NaN, a zero hidden_size), so that a bad config.json fails at load."""
+    for name, hint in _field_types(type(config)).items():
+        value = getattr(config, name)
+        if not _matches(value, hint):
+            shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+            raise ValueError(f"{name} must be {_describe(hint)}, got {shown} ({type(value).__name__})")
+    for name in POSITIVE_FIELDS:
+        if getattr(config, name) < 1:
+            raise ValueError(f"{name} must be at least 1, got {getattr(config, name)}")
+    if not 0.0 <= config.relation_threshold <= 1.0:
+        raise ValueError(f"relation_threshold must be in 0..1, got {config.relation_threshold}")
+    if config.layer_norm_eps <= 0:
+        raise ValueError(f"layer_norm_eps must be above 0, got {config.layer_norm_eps}")
+    if config.hidden_size % config.num_attention_heads:
+        raise ValueError(f"hidden_size ({config.hidden_size}) must be a multiple of num_attention_heads "
+                         f"({config.num_attention_heads})")
+    for name in ("pad_token_id", "bos_token_id", "eos_token_id", "unk_token_id"):
+        if not 0 <= getattr(config, name) < config.vocab_size:
+            raise ValueError(f"{name} must be in 0..vocab_size-1, got {getattr(config, name)}")
 
 
 def bio_tags(labels: tuple[str, ...] = ENTITY_LABELS) -> tuple[str, ...]:
@@ -88,6 +162,7 @@ class ModelConfig:
     training: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        check_field_types(self)
         if self.tokenization not in TOKENIZATION_MODES:
             raise ValueError(f"tokenization {self.tokenization!r}; valid: {', '.join(TOKENIZATION_MODES)}")
         if not 8 <= self.window_tokens <= self.max_position_embeddings:
@@ -100,7 +175,7 @@ class ModelConfig:
                        self.relation_labels)
         for kind, ab in self.score_calibration.items():
             if kind not in SCORE_KINDS or not (isinstance(ab, list) and len(ab) == 2
-                                               and all(isinstance(x, (int, float)) for x in ab)):
+                                               and all(_is_number(x) for x in ab)):
                 raise ValueError(f"score_calibration: {kind!r}: {ab!r}; expected {{kind: [a, b]}} with kind in "
                                  f"{', '.join(SCORE_KINDS)}")
 

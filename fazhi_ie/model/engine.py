@@ -1,14 +1,19 @@
 """The trained engine: loads a model directory and predicts spans and relations with scores.
 
 Reads: text. Writes: a `Prediction` (entities with scores and VALUE norms; HAS_VALUE, AGENT,
-WHEN and IN_PROGRAM relations with scores). Long texts are covered by overlapping windows of
-pieces; each piece takes its states from the window whose centre is nearest, so nothing is
-ever truncated and the merge is deterministic.
+WHEN and IN_PROGRAM relations with scores). A text is read in bounded chunks of whole lines (a
+long line cut after a whole sentence), so memory does not grow with its length; within a line
+the windows of pieces start at sentence starts and overlap, each piece takes its states from
+the window whose centre is nearest, so nothing is ever truncated, the merge is deterministic,
+and a passage gets the same spans wherever it sits. Decoded spans are then checked against the
+text (`repair_spans`): a VALUE that cuts an amount is extended over it, markup, symbols and
+particles are kept off span edges, and a VALUE the normaliser cannot read is dropped and listed.
 """
 from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,9 +23,9 @@ import numpy as np
 import torch
 
 from ..document import Relation, Span
-from ..normalize import normalize_span
+from ..normalize import normalize_span, normalize_value
 from ..prediction import Prediction
-from ..sentences import Sentence, sentence_index, split_sentences
+from ..sentences import Sentence, bounded_segments, sentence_index, split_sentences
 from .config import ModelConfig, ModelDirectoryError
 from .network import PAIR_TYPES, SpanRelationModel, allowed_transitions
 from .tokenization import TOKENIZER_FILE, TokenizedText, load_tokenizer, owner_window, tokenize, windows
@@ -38,11 +43,25 @@ class EncodedText:
     tag_log_probs: torch.Tensor
 
 
-def window_batches(pieces: TokenizedText, config: ModelConfig, batch_size: int, rule_tags: np.ndarray | None = None):
-    """Yield (spans, ids, attention, rule tags or None) batches of windows with <s> … </s> added."""
-    spans = windows(len(pieces), config.window_tokens - 2, config.window_stride)
-    for b in range(0, len(spans), batch_size):
-        chunk = spans[b:b + batch_size]
+def window_batches(pieces: TokenizedText, config: ModelConfig, batch_size: int, rule_tags: np.ndarray | None = None,
+                   spans: list[tuple[int, int]] | None = None):
+    """Yield (spans, ids, attention, rule tags or None) batches of windows with <s> … </s> added.
+
+    `spans` are the windows ([start, end) piece ranges) in the order to batch them; by default the
+    sliding windows of `windows()` over all pieces. A batch holds at most `batch_size` full-length
+    windows' worth of pieces, and no window more than a quarter longer than its first (given shortest
+    first, little is padded, and short windows go in few batches)."""
+    if spans is None:
+        spans = windows(len(pieces), config.window_tokens - 2, config.window_stride)
+    b = 0
+    while b < len(spans):
+        first = spans[b][1] - spans[b][0]
+        cap = min(len(spans), b + max(batch_size, batch_size * config.window_tokens // (first + 2)))
+        end = b + 1
+        while end < cap and spans[end][1] - spans[end][0] <= max(first * 5 // 4, first + 8):
+            end += 1
+        chunk = spans[b:end]
+        b = end
         width = max(e - s for s, e in chunk) + 2
         ids = torch.full((len(chunk), width), config.pad_token_id, dtype=torch.long)
         att = torch.zeros((len(chunk), width), dtype=torch.long)
@@ -58,25 +77,58 @@ def window_batches(pieces: TokenizedText, config: ModelConfig, batch_size: int, 
 
 
 def encode_text(model: SpanRelationModel, pieces: TokenizedText, batch_size: int = 16,
-                rule_tags: np.ndarray | None = None) -> EncodedText:
-    """Run the encoder and tagger over all windows and merge them (model must be in eval mode)."""
+                rule_tags: np.ndarray | None = None, spans: list[tuple[int, int]] | None = None) -> EncodedText:
+    """Run the encoder and tagger over all windows and merge them (model must be in eval mode).
+
+    `spans` are the windows (default: sliding windows over all pieces); every piece must lie in one.
+    Each piece takes its states from the window whose centre is nearest. Windows are batched
+    shortest first, so that little padding is computed."""
     c = model.config
     n = len(pieces)
     states = torch.zeros(n, c.hidden_size)
     log_probs = torch.zeros(n, len(c.tags))
-    spans = windows(n, c.window_tokens - 2, c.window_stride)
+    if spans is None:
+        spans = windows(n, c.window_tokens - 2, c.window_stride)
     owner = owner_window(spans, n)
-    w = 0
-    for chunk, ids, att, tags in window_batches(pieces, c, batch_size, rule_tags):
+    order = sorted(range(len(spans)), key=lambda w: (spans[w][1] - spans[w][0], w))
+    done = 0
+    for chunk, ids, att, tags in window_batches(pieces, c, batch_size, rule_tags, [spans[w] for w in order]):
         hidden = model.encode(ids, att, tags)
         lp = torch.log_softmax(model.tag_logits(hidden), dim=-1)
         for row, (s, e) in enumerate(chunk):
-            mine = np.nonzero(owner[s:e] == w)[0]
+            mine = np.nonzero(owner[s:e] == order[done])[0]
             idx = torch.from_numpy(mine)
             states[s + idx] = hidden[row, 1 + idx]
             log_probs[s + idx] = lp[row, 1 + idx]
-            w += 1
+            done += 1
     return EncodedText(pieces, states, log_probs)
+
+
+def sentence_windows(pieces: TokenizedText, segments: list[tuple[int, int]], sentence_starts: list[int],
+                     size: int, stride: int) -> list[tuple[int, int]]:
+    """Windows ([start, end) piece ranges of at most `size`) over each segment (character ranges) on its own.
+
+    The first window of a segment starts at its first piece; each next one at the latest sentence start
+    (characters, `sentence_starts`) within `stride` pieces of the previous start and past half of it,
+    else `stride` pieces on (inside a sentence longer than that). So the windows, and what the model
+    reads, depend only on the segment's own text.
+    """
+    firsts = np.searchsorted(pieces.starts, np.asarray(sentence_starts, dtype=np.int64))
+    out = []
+    for seg_start, seg_end in segments:
+        a, b = (int(x) for x in np.searchsorted(pieces.starts, [seg_start, seg_end]))
+        if a >= b:
+            continue
+        inside = firsts[(firsts > a) & (firsts < b)]
+        s = a
+        while True:
+            e = min(s + size, b)
+            out.append((s, e))
+            if e == b:
+                break
+            fits = inside[(inside > s + stride // 2) & (inside <= s + stride)]
+            s = int(fits[-1]) if len(fits) else s + stride
+    return out
 
 
 def piece_range(pieces: TokenizedText, start: int, end: int) -> tuple[int, int] | None:
@@ -194,15 +246,18 @@ def viterbi_np(log_probs: np.ndarray, trans: np.ndarray, start: np.ndarray) -> n
     return best
 
 
-def decode_spans(encoded: EncodedText, tags: tuple[str, ...]) -> list[tuple[int, int, str, float]]:
-    """(first piece, last piece, label, score) of each span; score = mean probability of its tags."""
-    lp = encoded.tag_log_probs.numpy().astype(np.float64)
+def decode_spans(encoded: EncodedText, tags: tuple[str, ...], start: int = 0,
+                 end: int | None = None) -> list[tuple[int, int, str, float]]:
+    """(first piece, last piece, label, score) of each span; score = mean probability of its tags.
+
+    Decodes pieces start..end-1 only (default: all), on their own: no span crosses their edges."""
+    lp = encoded.tag_log_probs[start:end].numpy().astype(np.float64)
     if len(lp) == 0:
         return []
     allowed = allowed_transitions(tags).numpy()
     trans = np.where(allowed, 0.0, -1e9)
-    start = np.array([0.0 if not t.startswith("I-") else -1e9 for t in tags])
-    path = viterbi_np(lp, trans, start)
+    first = np.array([0.0 if not t.startswith("I-") else -1e9 for t in tags])
+    path = viterbi_np(lp, trans, first)
     out = []
     i = 0
     n = len(path)
@@ -214,7 +269,7 @@ def decode_spans(encoded: EncodedText, tags: tuple[str, ...]) -> list[tuple[int,
             while j < n and tags[path[j]] == f"I-{label}":
                 j += 1
             prob = float(np.exp(lp[np.arange(i, j), path[i:j]]).mean())
-            out.append((i, j - 1, label, prob))
+            out.append((start + i, start + j - 1, label, prob))
             i = j
         else:
             i += 1
@@ -385,33 +440,96 @@ def quantize_dynamic_int8(engine: "ModelEngine") -> None:
     engine.model.config = config
 
 
-def predict_text(model: SpanRelationModel, tokenizer, text: str, *, batch_size: int = 16, rules=None) -> Prediction:
+CHUNK_CHARS = 3000  # the model reads a document in chunks of whole lines or sentences of at most this many characters
+
+
+def text_chunks(text: str, limit: int = CHUNK_CHARS):
+    """Yield (start, end, segments) of consecutive chunks of `text` of at most `limit` characters (one
+    segment may reach `limit` itself): whole segments of `sentences.bounded_segments` (lines, a long line
+    cut after a whole sentence), so memory stays bounded however long the document is."""
+    group: list[tuple[int, int]] = []
+    for segment in bounded_segments(text, limit):
+        if group and segment[1] - group[0][0] > limit:
+            yield group[0][0], group[-1][1], group
+            group = []
+        group.append(segment)
+    if group:
+        yield group[0][0], group[-1][1], group
+
+
+def predict_text(model: SpanRelationModel, tokenizer, text: str, *, batch_size: int = 16, rules=None,
+                 chunk_chars: int = CHUNK_CHARS) -> Prediction:
     """Spans, then relations, for one text (model in eval mode, no grad).
+
+    The text is read chunk by chunk (`text_chunks`: whole lines, or whole sentences of a long line, up
+    to `chunk_chars` characters), so peak memory does not grow with the length of the document beyond
+    the output itself; relations never cross a sentence, so nothing is lost at a chunk edge. The
+    model's context is a segment (a line, or part of a long line) and its windows start at sentence
+    starts, so a passage gets the same spans wherever it sits in a document.
 
     A model that uses the rule engine's output (rule features, or labels sourced from the rules) needs
     `rules` (a RuleEngine), passed in by the caller.
     """
-    c = model.config
-    pieces = tokenize(tokenizer, text, c.tokenization)
-    hints = None
-    if c.uses_rule_output:
-        if rules is None:
-            raise ValueError("this model reads the rule engine's output: pass rules=RuleEngine()")
-        hints = rule_hints(rules, text, pieces, c.tags)
-    encoded = encode_text(model, pieces, batch_size, hints.tags if hints is not None and c.rule_features else None)
-    merged = merge_sources(decode_spans(encoded, c.tags), hints.prediction if hints else None, pieces, encoded, c)
+    if model.config.uses_rule_output and rules is None:
+        raise ValueError("this model reads the rule engine's output: pass rules=RuleEngine()")
     entities: list[Span] = []
-    for k, (s, e, _, _, label, score) in enumerate(merged):
-        norm = normalize_span(text, s, e) if label == "VALUE" else None
-        entities.append(Span(f"T{k + 1}", label, s, e, text[s:e], round(c.calibrated("entities", score), 4), norm))
+    relations: list[Relation] = []
+    dropped: list[dict] = []
+    repaired: list[dict] = []
+    for start, end, segments in text_chunks(text, chunk_chars):
+        part = _predict_chunk(model, tokenizer, text, start, end, segments, batch_size, rules)
+        new_id = {}
+        for sp in part.entities:
+            new_id[sp.id] = f"T{len(entities) + 1}"
+            entities.append(dataclasses.replace(sp, id=new_id[sp.id]))
+        for rel in part.relations:
+            relations.append(Relation(f"R{len(relations) + 1}", rel.label, new_id[rel.head], new_id[rel.tail], rel.score))
+        dropped.extend(part.dropped)
+        repaired.extend(part.repaired)
+    return Prediction(entities, relations, dropped, repaired)
+
+
+def _predict_chunk(model: SpanRelationModel, tokenizer, text: str, start: int, end: int,
+                   segments: list[tuple[int, int]], batch_size: int, rules) -> Prediction:
+    """The prediction for text[start:end] (whole segments), with offsets into `text`."""
+    c = model.config
+    chunk = text[start:end]
+    pieces = tokenize(tokenizer, chunk, c.tokenization)
+    hints = rule_hints(rules, chunk, pieces, c.tags) if c.uses_rule_output else None
+    sentences = split_sentences(chunk)
+    local = [(s - start, e - start) for s, e in segments]
+    spans = sentence_windows(pieces, local, [sent.start for sent in sentences], c.window_tokens - 2, c.window_stride)
+    encoded = encode_text(model, pieces, batch_size, hints.tags if hints is not None and c.rule_features else None,
+                          spans)
+    found = []
+    for a, b in np.searchsorted(pieces.starts, np.asarray(local, dtype=np.int64).reshape(-1, 2)).tolist():
+        found.extend(decode_spans(encoded, c.tags, a, b))  # each segment on its own
+    merged = merge_sources(found, hints.prediction if hints else None, pieces, encoded, c)
+    kept, dropped, repaired = repair_spans(chunk, [(s, e, label) for s, e, _, _, label, _ in merged])
+    fixed = []
+    for s, e, label, k, changed in kept:
+        if not changed:
+            fixed.append(merged[k])
+            continue
+        rng = piece_range(pieces, s, e)
+        if rng is not None:
+            fixed.append((s, e, rng[0], rng[1], label, span_probability(encoded, c.tags, rng[0], rng[1], label)))
+    fixed.sort(key=lambda x: (x[0], x[1]))
+    entities: list[Span] = []
+    for k, (s, e, _, _, label, score) in enumerate(fixed):
+        norm = normalize_span(text, start + s, start + e) if label == "VALUE" else None
+        entities.append(Span(f"T{k + 1}", label, start + s, start + e, chunk[s:e],
+                             round(c.calibrated("entities", score), 4), norm))
     labels = [sp.label for sp in entities]
-    spans = [(f, l, label) for _, _, f, l, label, _ in merged]
-    pairs = candidate_pairs(labels, span_sentences(split_sentences(text), entities), [f for f, _, _ in spans],
+    spans = [(f, l, label) for _, _, f, l, label, _ in fixed]
+    local_entities = [dataclasses.replace(sp, start=sp.start - start, end=sp.end - start) for sp in entities]
+    pairs = candidate_pairs(labels, span_sentences(sentences, local_entities), [f for f, _, _ in spans],
                             c.max_pair_tokens)
     from_rules = {rel for rel in c.relation_labels if c.source_of_relation(rel) == "rules"}
     model_pairs = [p for p in pairs if PAIR_TYPES[p[2]][0] not in from_rules]
-    scored = model_pairs + (rule_relation_pairs(hints.prediction, entities, from_rules) if hints else [])
-    flags = [hints.linked(entities[h], entities[t]) for h, t, _ in scored] if hints is not None and c.rule_features else None
+    scored = model_pairs + (rule_relation_pairs(hints.prediction, local_entities, from_rules) if hints else [])
+    flags = ([hints.linked(local_entities[h], local_entities[t]) for h, t, _ in scored]
+             if hints is not None and c.rule_features else None)
     logits, _ = link(model, encoded.states, spans, scored, flags)
     chosen, orphans = select_relations(logits[:len(model_pairs)], model_pairs, labels, c.relation_threshold)
     probs = torch.sigmoid(logits[len(model_pairs):]).tolist()
@@ -419,14 +537,148 @@ def predict_text(model: SpanRelationModel, tokenizer, text: str, *, batch_size: 
     chosen.sort(key=lambda r: (entities[r[1]].start, entities[r[0]].start, r[2]))
     relations = [Relation(f"R{i + 1}", rel, entities[h].id, entities[t].id, round(c.calibrated("relations", score), 4))
                  for i, (h, t, rel, score) in enumerate(chosen)]
-    dropped = []
+    for item in dropped + repaired:
+        for key in ("start", "end", "was_start", "was_end"):
+            if key in item:
+                item[key] += start
     if orphans:
         drop_ids = {entities[i].id for i in orphans}
-        dropped = [{"text": entities[i].text, "start": entities[i].start, "end": entities[i].end,
-                    "reason": "no METRIC/PROGRAM/DOC/ORG head candidate in its sentence"} for i in orphans]
-        keep = [sp for sp in entities if sp.id not in drop_ids]
-        entities = keep
-    return Prediction(entities, relations, dropped)
+        dropped += [{"text": entities[i].text, "start": entities[i].start, "end": entities[i].end,
+                     "reason": "no METRIC/PROGRAM/DOC/ORG head candidate in its sentence"} for i in orphans]
+        entities = [sp for sp in entities if sp.id not in drop_ids]
+    dropped.sort(key=lambda d: d["start"])
+    return Prediction(entities, relations, dropped, repaired)
+
+
+# --- post-decoding repairs of the spans (what the network proposes is checked against the text) ---
+#: an HTML/XML tag or comment: no entity may start or end inside one (<b>全区受理案件93件</b>)
+_MARKUP_RE = re.compile(r"<(?:!--[^\n]{0,200}?--|[/!?]?[A-Za-z][^<>\n]{0,200})>")
+#: particles that never end a VALUE (为期5天的 → 5天)
+VALUE_END_PARTICLES = "的了等"
+#: what a VALUE may start or end with (besides a closing bracket it opened): digits, Chinese (numerals,
+#: 约, units), Latin letters, percent signs, unit symbols; never an emoji, markup or punctuation
+_VALUE_EDGE_RE = re.compile(r"[\d\u4e00-\u9fffA-Za-z%％‰²³℃°\u3380-\u33ff]")
+_CLOSING = {"(": ")", "（": "）"}
+_NUMBERISH = frozenset("0123456789０１２３４５６７８９,，.．零〇一二两三四五六七八九十百千万亿")
+AMOUNT_REACH = 64  # characters around a VALUE searched for the amount it may cut
+
+
+def repair_spans(text: str, spans: list[tuple[int, int, str]]):
+    """Check decoded spans (start, end, label) of `text` against the text, as the rule engine's patterns would.
+
+    - No span starts or ends inside markup (`<b>`, `</p>`): its edges are moved out, and a span of
+      markup only is left out.
+    - A VALUE that cuts an amount (1亿|3000万元, １，|２３４名, 3000|万元) is extended over the whole
+      amount by the rule engine's VALUE pattern (the number grammar of normalize.py); VALUEs that then
+      overlap become one. An extension that would overlap a span of another label is not made.
+    - A VALUE closes a bracket it opened (100多场(次 → 100多场(次)) and does not start or end with a
+      symbol, emoji or particle (93件😀 → 93件, 5天的 → 5天).
+    - A VALUE the normaliser still cannot read (䶵, 236批251人次) is left out and listed.
+
+    Returns (kept, dropped, repaired): kept as (start, end, label, index of the input span, changed),
+    dropped as {"text", "start", "end", "reason"} (the span as proposed), repaired as {"label", "text",
+    "start", "end", "was", "was_start", "was_end", "reason"}.
+    """
+    tags = [m.span() for m in _MARKUP_RE.finditer(text)] if "<" in text else []
+    items = []
+    for k, (s, e, label) in enumerate(spans):
+        ns, ne, why = s, e, []
+        if tags:
+            ns, ne = _outside_markup(ns, ne, tags)
+            if (ns, ne) != (s, e):
+                why.append("markup at its edge")
+        items.append([ns, ne, label, k, why])
+    others = [(it[0], it[1]) for it in items if it[2] != "VALUE" and it[1] > it[0]]
+    for it in items:
+        if it[2] != "VALUE" or it[1] <= it[0]:
+            continue
+        ns, ne = _amount_extent(text, it[0], it[1])
+        if (ns, ne) != (it[0], it[1]) and not any(a < ne and ns < b for a, b in others):
+            it[0], it[1] = ns, ne
+            it[4].append("the amount was cut (extended by the number grammar)")
+        ns, ne = _trim_value(text, it[0], it[1])
+        if (ns, ne) != (it[0], it[1]):
+            it[0], it[1] = ns, ne
+            it[4].append("bracket, symbol or particle at its edge")
+    values = sorted((it for it in items if it[2] == "VALUE" and it[1] > it[0]), key=lambda it: (it[0], it[1]))
+    merged_away = set()
+    for prev, cur in zip(values, values[1:]):
+        if cur[0] < prev[1]:  # overlapping VALUEs after an extension: one amount
+            cur[0], cur[1] = prev[0], max(prev[1], cur[1])
+            cur[4].append("merged with the VALUE next to it")
+            merged_away.add(prev[3])
+    kept, dropped, repaired = [], [], []
+    for ns, ne, label, k, why in items:
+        s, e, _ = spans[k]
+        if k in merged_away:
+            continue
+        if label == "VALUE":
+            norm = normalize_value(text[ns:ne] if ne > ns else text[s:e])
+            if ne <= ns or norm.number is None:
+                dropped.append({"text": text[s:e], "start": s, "end": e,
+                                "reason": f"the normaliser cannot read this VALUE: {norm.unparsed or 'nothing left'}"})
+                continue
+        elif ne <= ns:
+            continue  # markup only
+        if why:
+            repaired.append({"label": label, "text": text[ns:ne], "start": ns, "end": ne, "was": text[s:e],
+                             "was_start": s, "was_end": e, "reason": "; ".join(why)})
+        kept.append((ns, ne, label, k, bool(why)))
+    return kept, dropped, repaired
+
+
+def _outside_markup(s: int, e: int, tags: list[tuple[int, int]]) -> tuple[int, int]:
+    """[s, e) with its first and last characters moved out of any markup tag (and off spaces)."""
+    changed = True
+    while changed and s < e:
+        changed = False
+        for a, b in tags:
+            if a <= s < b:
+                s, changed = b, True
+            if a < e <= b:
+                e, changed = a, True
+    return s, max(s, e)
+
+
+def _amount_extent(text: str, s: int, e: int) -> tuple[int, int]:
+    """[s, e) extended over the amount it cuts: an edge inside the number part (digits, separators,
+    scales, the tail of a compound amount, a 万/亿 before the unit) of a rule VALUE match moves to the
+    start of the number, or the end of the match (unit and suffix included)."""
+    from ..rules.patterns import VALUE_RE
+
+    lo = max(0, s - AMOUNT_REACH)
+    while lo > max(0, s - 2 * AMOUNT_REACH) and text[lo - 1] in _NUMBERISH:
+        lo -= 1
+    ns, ne = s, e
+    for m in VALUE_RE.finditer(text, lo, min(len(text), e + AMOUNT_REACH)):
+        if m.end() <= s or m.start() >= e:
+            continue
+        number = next(m.start(g) for g in ("arabic", "chinese", "scaled") if m.group(g) is not None)
+        core = m.start("unit") if m.group("unit") is not None else m.end()
+        while core < m.end() and text[core] in "万亿":
+            core += 1
+        if number < s < core:
+            ns = min(ns, number)
+        if number < e < core:
+            ne = max(ne, m.end())
+    return ns, ne
+
+
+def _trim_value(text: str, s: int, e: int) -> tuple[int, int]:
+    """A VALUE's [s, e) with a bracket it opened closed, and no symbol at its start nor symbol or particle at its end."""
+    opened = [ch for ch in text[s:e] if ch in _CLOSING]
+    if opened and e < len(text) and text[e] == _CLOSING[opened[-1]] and _CLOSING[opened[-1]] not in text[s:e]:
+        e += 1
+    while s < e and not _VALUE_EDGE_RE.match(text[s]):
+        s += 1
+    while e > s:
+        last = text[e - 1]
+        closes = last in _CLOSING.values() and any(_CLOSING[o] == last for o in text[s:e - 1] if o in _CLOSING)
+        if last in VALUE_END_PARTICLES or not (_VALUE_EDGE_RE.match(last) or closes):
+            e -= 1
+        else:
+            break
+    return s, e
 
 
 def load_model_directory(directory: Path) -> tuple[SpanRelationModel, object]:
@@ -457,6 +709,10 @@ def load_model_directory(directory: Path) -> tuple[SpanRelationModel, object]:
                  f"{len(wrong)} with the wrong shape (e.g. {wrong[:3]})" if wrong else ""]
         raise ModelDirectoryError(f"{directory / WEIGHTS_FILE}: weights do not match config.json: "
                                   + "; ".join(p for p in parts if p))
+    broken = sorted(k for k, v in weights.items() if not np.isfinite(v.numpy()).all())  # numpy: ms, not 1 s
+    if broken:
+        raise ModelDirectoryError(f"{directory / WEIGHTS_FILE}: {len(broken)} tensor(s) hold NaN or infinite values "
+                                  f"(e.g. {broken[:3]}); the model directory is damaged, retrain or restore it")
     model.load_state_dict(weights)
     model.eval()
     try:

@@ -170,7 +170,7 @@ class RuleEngine:
         end = sent.start + (link.start() if link else len(prefix))
         start = end
         while start > max(sent.start, end - 18) and not _inside(start - 1, occupied) and (
-                text[start - 1] not in P.STOP_CHARS or text[start - 1:start + 1] == "各类"):
+                text[start - 1] not in P.STOP_CHARS or text.startswith(P.STOP_CHAR_WORDS, start - 1)):
             start -= 1
         phrase = text[start:end]
         changed = True

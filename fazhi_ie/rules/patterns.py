@@ -3,21 +3,28 @@ from __future__ import annotations
 
 import re
 
+from ..normalize import COMPOUND_TAIL, THOUSANDS
+
 MEASURE_WORDS = (
     "个百分点|百分点|人次|场次|户次|件次|批次|余人次|平方公里|平方米|公里|千米|小时|"
     "万元|亿元|千元|美元|元|件|人|名|个|项|次|场|条|所|家|批|份|篇|天|日|户|起|期|种|套|位|座|处|支|台|辆|本|册|"
     "部|轮|封|张|盏|块|节|堂|期|组|支|类|宗|单|笔|例|年|月|周|吨|亩|倍|枚|斤|公斤|岁|千瓦|立方米|标准箱|万|亿"
 )
-# 1,234 and 12,345,678 (thousands separators) or digits, optionally spaced; then decimals
-_ARABIC = r"(?:\d{1,3}(?:,\d{3})+(?![\d,])|\d(?:\s?\d)*)(?:\s?[.．]\s?\d(?:\s?\d)*)?"
+# 1,234, １，２３４ and 12,345,678 (thousands separators, normalize.THOUSANDS) or digits, optionally
+# spaced; then decimals
+_ARABIC = rf"(?:{THOUSANDS}|\d(?:\s?\d)*)(?:\s?[.．]\s?\d(?:\s?\d)*)?"
 _CHINESE = r"[一二两三四五六七八九十百千万亿零〇]+"
 _PREFIX = r"(?:近|约|超过|逾|不足|不到|将近|接近)?"
-_MIDDLE = r"(?:万|亿|千)?(?:余|多)?(?:万|亿)?"
+# after the number: a compound amount's tail (1亿3000万, 2亿零5百万, normalize.COMPOUND_TAIL) or a scale
+_MIDDLE = rf"(?:{COMPOUND_TAIL}(?:余|多)?|(?:万|亿|千)?(?:余|多)?(?:万|亿)?)"
 _SUFFIX = r"(?:以上|以下|左右|余)?"
+# a unit 万/亿 that the tail of a compound amount follows (1亿|3000万元) does not end a value
+_NOT_CUT = r"(?!(?<=[万亿])零?\d)"
 
 VALUE_RE = re.compile(
-    rf"{_PREFIX}(?:(?P<arabic>{_ARABIC})|(?P<chinese>{_CHINESE}))\s?{_MIDDLE}\s?(?P<unit>%|％|‰|{MEASURE_WORDS}){_SUFFIX}"
-    rf"|{_PREFIX}(?P<scaled>{_ARABIC}\s?(?:万|亿)(?:多|余)?)(?![\u4e00-\u9fff]*[%％])"
+    rf"{_PREFIX}(?:(?P<arabic>{_ARABIC})|(?P<chinese>{_CHINESE}))\s?{_MIDDLE}\s?(?P<unit>%|％|‰|{MEASURE_WORDS}){_NOT_CUT}"
+    rf"{_SUFFIX}"
+    rf"|{_PREFIX}(?P<scaled>{_ARABIC}\s?(?:{COMPOUND_TAIL}|万|亿)(?:多|余)?)(?![\u4e00-\u9fff]*[%％])"
 )
 # Things shaped like values that are not: years, ordinals, list markers, dates.
 NOT_VALUE_BEFORE = re.compile(r"(第|前|后|每|近\d|第[一二三四五六七八九十]+)$")
@@ -55,6 +62,8 @@ ORG_SUFFIX_RE = re.compile(
 )
 REGION_PREFIX_RE = re.compile(r"[\u4e00-\u9fff]{1,6}?(?:省|市|县|区|州|旗)")
 STOP_CHARS = set("，,。；;、：:（）()“”《》!！?？\n 的和与及或在对向由把被为从将经是等了共各有")
+# Content words that begin with a stop character (挽回经济损失, 各类案件): a metric phrase runs over them.
+STOP_CHAR_WORDS = ("各类", "经济", "经营", "经费")
 LIGHT_VERBS = ("开展", "组织", "完成", "提供", "做好", "实现", "举办", "召开", "进行", "达到", "达", "为", "是", "有", "共",
                "累计", "先后", "全年", "目前", "其中", "已", "共计", "合计", "分别", "总计", "新增加", "参加")
 LINK_BEFORE_VALUE = re.compile(
