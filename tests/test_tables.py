@@ -153,8 +153,10 @@ def test_hand_grouping_covers_gold_metrics_and_scores_are_current():
     spec.loader.exec_module(module)
     result = module.score(grouping)
     recorded = json.loads((ROOT / "data" / "metrics" / "scores.json").read_text(encoding="utf-8"))
-    for setting in ("shipped", "leave_one_out", "similarity_only"):
-        assert result[setting] == recorded[setting], f"{setting} changed: rerun data/metrics/score_grouping.py --json"
+    for setting in ("coverage", "shipped", "leave_one_report_out", "leave_one_report_out_strict", "leave_one_out",
+                    "similarity_only", "exact_strings"):
+        assert result[setting] == recorded[setting], (f"{setting} changed: rerun data/metrics/score_grouping.py "
+                                                      "--json data/metrics/scores.json")
     assert result["shipped"]["precision"] > result["similarity_only"]["precision"]
 
 
