@@ -136,3 +136,25 @@ def test_readme_python_example_runs(index, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     code = readme_python_blocks()[index]
     exec(compile(code, f"README.md python block {index + 1}", "exec"), {"__name__": "__readme__"})
+
+
+def test_a_document_is_split_into_sentences_once(monkeypatch):
+    """The pipeline splits once and hands the sentences to every stage: the engine (and the rule engine inside
+    the model engine), normalisation and the facts."""
+    import fazhi_ie.model.engine as model_engine
+    import fazhi_ie.pipeline as pipeline_module
+    import fazhi_ie.sentences as sentences_module
+
+    real = sentences_module.split_sentences
+    calls = []
+
+    def counting(text):
+        calls.append(len(text))
+        return real(text)
+
+    for module in (sentences_module, pipeline_module, model_engine):
+        monkeypatch.setattr(module, "split_sentences", counting)
+    for engine in ("rules", "model"):
+        calls.clear()
+        fazhi_ie.load(engine=engine)(TEXT + "\n" + TEXT)
+        assert calls == [len(TEXT) * 2 + 1], engine

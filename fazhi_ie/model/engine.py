@@ -163,8 +163,8 @@ class RuleHints:
         return int(((head.start, head.end), (tail.start, tail.end)) in self.links)
 
 
-def rule_hints(rules, text: str, pieces: TokenizedText, tags: tuple[str, ...]) -> RuleHints:
-    prediction = rules.predict(text)
+def rule_hints(rules, text: str, pieces: TokenizedText, tags: tuple[str, ...], sentences=None) -> RuleHints:
+    prediction = rules.predict(text, sentences=sentences) if sentences is not None else rules.predict(text)
     by_id = {e.id: e for e in prediction.entities}
     links = {((by_id[r.head].start, by_id[r.head].end), (by_id[r.tail].start, by_id[r.tail].end))
              for r in prediction.relations}
@@ -414,8 +414,11 @@ class ModelEngine:
         return frozenset(self.config.training.get("train_text_hashes", ()))
 
     def predict(self, text: str, sentences=None) -> Prediction:
+        """Spans and relations of `text`; `sentences` are its sentences when already split (the pipeline's),
+        so neither the model nor the rule engine inside it splits them again."""
         with torch.inference_mode():
-            return predict_text(self.model, self.tokenizer, text, batch_size=self.batch_size, rules=self.rules)
+            return predict_text(self.model, self.tokenizer, text, batch_size=self.batch_size, rules=self.rules,
+                                sentences=sentences)
 
 
 def model_fingerprint(directory: Path, decoding: dict | None = None) -> str:
@@ -458,7 +461,7 @@ def text_chunks(text: str, limit: int = CHUNK_CHARS):
 
 
 def predict_text(model: SpanRelationModel, tokenizer, text: str, *, batch_size: int = 16, rules=None,
-                 chunk_chars: int = CHUNK_CHARS) -> Prediction:
+                 chunk_chars: int = CHUNK_CHARS, sentences=None) -> Prediction:
     """Spans, then relations, for one text (model in eval mode, no grad).
 
     The text is read chunk by chunk (`text_chunks`: whole lines, or whole sentences of a long line, up
@@ -477,7 +480,11 @@ def predict_text(model: SpanRelationModel, tokenizer, text: str, *, batch_size: 
     dropped: list[dict] = []
     repaired: list[dict] = []
     for start, end, segments in text_chunks(text, chunk_chars):
-        part = _predict_chunk(model, tokenizer, text, start, end, segments, batch_size, rules)
+        chunk_sentences = None
+        if sentences is not None:  # the document's sentences inside the chunk (chunks end at sentence ends)
+            chunk_sentences = [Sentence(sent.start - start, sent.end - start, sent.text) for sent in sentences
+                               if start <= sent.start and sent.end <= end]
+        part = _predict_chunk(model, tokenizer, text, start, end, segments, batch_size, rules, chunk_sentences)
         new_id = {}
         for sp in part.entities:
             new_id[sp.id] = f"T{len(entities) + 1}"
@@ -490,13 +497,15 @@ def predict_text(model: SpanRelationModel, tokenizer, text: str, *, batch_size: 
 
 
 def _predict_chunk(model: SpanRelationModel, tokenizer, text: str, start: int, end: int,
-                   segments: list[tuple[int, int]], batch_size: int, rules) -> Prediction:
-    """The prediction for text[start:end] (whole segments), with offsets into `text`."""
+                   segments: list[tuple[int, int]], batch_size: int, rules, sentences=None) -> Prediction:
+    """The prediction for text[start:end] (whole segments), with offsets into `text`; `sentences` are the
+    chunk's sentences (chunk offsets) when already split."""
     c = model.config
     chunk = text[start:end]
     pieces = tokenize(tokenizer, chunk, c.tokenization)
-    hints = rule_hints(rules, chunk, pieces, c.tags) if c.uses_rule_output else None
-    sentences = split_sentences(chunk)
+    if sentences is None:
+        sentences = split_sentences(chunk)
+    hints = rule_hints(rules, chunk, pieces, c.tags, sentences) if c.uses_rule_output else None
     local = [(s - start, e - start) for s, e in segments]
     spans = sentence_windows(pieces, local, [sent.start for sent in sentences], c.window_tokens - 2, c.window_stride)
     encoded = encode_text(model, pieces, batch_size, hints.tags if hints is not None and c.rule_features else None,
