@@ -19,7 +19,8 @@ runs on to the value over the words between them (依法|纠正行政机关违�
 less a final copula (为, 达, 达到, 共, 计); a rate still of one or two characters (办率, 格率)
 takes in the characters before it back to a clause break, another entity or a filler word (已,
 共, 累计, 其中, 全年, 目前), so 及|格率 → 及格率. A counted noun after its number (29个单位) or a bare
-verb before its number (累计办结103.46万件) has nothing longer and stays. `evidence.metric_span`
+verb before its number (累计办结103.46万件) has nothing longer and stays. A metric that opens a bracket or
+quote the next character closes takes it in (行政村(社区 → 行政村(社区)). `evidence.metric_span`
 gives the phrase; `metric_id` stays the head entity.
 
 Evidence quotes the fact's sentence; a sentence longer than sentences.MAX_WINDOW is
@@ -134,6 +135,7 @@ def assemble_facts(doc: Document, defaults: DocumentDefaults) -> list[Fact]:
 
 
 SHORT_METRIC = 2  # a metric of this many characters or fewer is extended where the text allows
+_PAIRS = (("(", ")"), ("（", "）"), ("“", "”"), ("《", "》"), ("「", "」"))
 MAX_METRIC = 24
 _CLAUSE_STOPS = set("，,。；;：:！？!?（）()\n\r\t 　")
 _GAP_OK = re.compile(r"^[\u3400-\u9fff\uf900-\ufaff“”‘’\"'、《》〈〉0-9０-９]*$")
@@ -146,7 +148,12 @@ def metric_phrase(text: str, head: Span, value: Span, occupied: list[tuple[int, 
     """The [start, end) of a fact's metric phrase: the head span, extended by the rule of the module
     docstring when it is a METRIC of at most SHORT_METRIC characters."""
     start, end = head.start, head.end
-    if head.label != "METRIC" or end - start > SHORT_METRIC:
+    if head.label != "METRIC":
+        return start, end
+    for opening, closing in _PAIRS:  # 行政村(社区 → 行政村(社区): a bracket or quote the span opened is closed
+        if text[start:end].count(opening) > text[start:end].count(closing) and text[end:end + 1] == closing:
+            end += 1
+    if end - start > SHORT_METRIC:
         return start, end
     k = sentence_index(windows, start)
     lo = windows[k].start if k is not None else 0

@@ -34,3 +34,7 @@ def test_gold_metrics_are_never_changed():
     for doc in fazhi_ie.read_jsonl(ROOT / "data" / "annotations" / "reports.jsonl"):
         for fact in facts_for(doc):
             assert fact.metric == doc.entity(fact.metric_id).text
+
+
+def test_a_metric_closes_the_bracket_it_opened():
+    assert _fact("实现全区175个行政村(社区)全覆盖。", "行政村(社区", "175个") == "行政村(社区)"
