@@ -681,23 +681,3 @@ def test_the_model_reads_a_long_document_in_bounded_chunks(trained, monkeypatch)
     assert max(seen) <= model_engine.CHUNK_CHARS and sum(seen) >= len(text) - len(seen)
     assert max(e.end for e in prediction.entities) > len(text) - 20
     assert len({e.id for e in prediction.entities}) == len(prediction.entities)
-
-
-def test_a_passage_gets_the_same_spans_wherever_it_sits(shipped):
-    # 10 copies of a report used to give 538-543 facts: windows fell at different places in each copy
-    report = _sample_report()
-    alone = shipped.engine.predict(report)
-    three = shipped.engine.predict("\n".join([report] * 3))
-
-    def keys(prediction, lo, hi):
-        by_id = {e.id: e for e in prediction.entities}
-        ents = [(e.start - lo, e.end - lo, e.label) for e in prediction.entities if lo <= e.start < hi]
-        rels = [(by_id[r.head].start - lo, by_id[r.tail].start - lo, r.label) for r in prediction.relations
-                if lo <= by_id[r.tail].start < hi]
-        return ents, rels
-
-    expected = keys(alone, 0, len(report))
-    assert expected[0] and expected[1]
-    for k in range(3):
-        offset = k * (len(report) + 1)
-        assert keys(three, offset, offset + len(report)) == expected, f"copy {k + 1}"
