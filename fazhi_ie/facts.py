@@ -9,7 +9,9 @@ states none; they come from meta, or else from the title and opening lines (`def
 Time is data: each fact carries `period` (its time, or the report year, resolved by
 `fazhi_ie.periods`: 2023, 2023-H1, 2021/2025, as of 2023-11) and `times`, every other TIME of
 its sentence with its role (comparison base, deadline, since-when, as-of). A WHEN tail that is
-a comparison base (较2022年同期) is never the fact's time. A from-to pair of one metric
+a comparison base (较2022年同期) is never the fact's time. An agent that is a deictic region word (全区, 我县, 本市) is the report's own region when
+the report names it (meta, title or opening); a count of a stock (现有, 累计建成, 已命名) with no time of
+its own has period "as of" the report year. A from-to pair of one metric
 (由8.82%提高到61.40%, 由上年的8%提高到21%, 从A增至B) is one fact: `value` B, `previous_value` A, `change` the
 direction.
 
@@ -116,6 +118,9 @@ def assemble_facts(doc: Document, defaults: DocumentDefaults) -> list[Fact]:
         when = _nearest(whens, value)
         program = _nearest(outgoing.get((head.id, "IN_PROGRAM")), value)
         time = when.text if when else defaults.time
+        period = resolve_period(time, defaults.year) if time else None
+        if when is None and period is not None and _STOCK.search(doc.text[ev_start:value.start]):
+            period = f"as of {period}"  # 现有…, 累计建成…: a stock at the report's date, not the year's count
         others = tuple(TimeRole(t.text, t.start, t.end, time_role(doc.text, t.start, t.end),
                                 resolve_period(t.text, defaults.year))
                        for t in times if ev_start <= t.start and t.end <= ev_end and t is not when)
@@ -123,13 +128,13 @@ def assemble_facts(doc: Document, defaults: DocumentDefaults) -> list[Fact]:
         facts.append(Fact(
             metric=doc.text[m0:m1], value=value.text, number=norm.number, unit=norm.unit, qualifier=norm.qualifier,
             change=norm.change,
-            agent=agent.text if agent else defaults.agent,
+            agent=_resolve_agent(agent.text, defaults.agent) if agent else defaults.agent,
             time=time,
             program=program.text if program else None,
             evidence=Evidence(doc.text[ev_start:ev_end], ev_start, ev_end, (m0, m1),
                               (value.start, value.end)),
             score=score, metric_id=head.id, value_id=value.id,
-            period=resolve_period(time, defaults.year) if time else None, times=others,
+            period=period, times=others,
         ))
     return merge_from_to(doc.text, facts)
 
@@ -141,6 +146,20 @@ _CLAUSE_STOPS = set("，,。；;：:！？!?（）()\n\r\t 　")
 _GAP_OK = re.compile(r"^[\u3400-\u9fff\uf900-\ufaff“”‘’\"'、《》〈〉0-9０-９]*$")
 _TRAILING_COPULA = re.compile(r"(共计|累计|达到|分别|(?<![行作认成称视因以])为|达|是|共|计|有)$")  # not 行为
 _FILLERS = ("累计", "共计", "其中", "全年", "目前", "先后", "今年", "分别", "已经", "已", "共", "还", "并", "又", "均", "等")
+
+
+#: a deictic region word (全县, 我区, 本市, 辖区): the report's own region when the report names it
+_DEICTIC = re.compile(r"^(全|我|本)(国|省|区|市|县|州|盟|旗|镇|乡)$|^辖区$")
+#: words that make a count a stock at the report's date (现有, 累计建成): its period is "as of" the year
+_STOCK = re.compile(r"现有|共有|在册|累计|已建成|已命名|已建立|共建立|共建成|目前已")
+
+
+def _resolve_agent(text: str, region: str | None) -> str:
+    """A deictic region word as the report's own region (全区 → 兰州市城关区) when the report names it;
+    全国 stays 全国."""
+    if region and text != "全国" and _DEICTIC.match(text):
+        return region
+    return text
 
 
 def metric_phrase(text: str, head: Span, value: Span, occupied: list[tuple[int, int]],

@@ -38,3 +38,13 @@ def test_gold_metrics_are_never_changed():
 
 def test_a_metric_closes_the_bracket_it_opened():
     assert _fact("实现全区175个行政村(社区)全覆盖。", "行政村(社区", "175个") == "行政村(社区)"
+
+
+def test_a_deictic_agent_is_the_reports_region_and_a_stock_is_as_of():
+    doc = fazhi_ie.load(engine="rules")("2023年，全区受理行政复议案件93件。全区现有人民调解组织225个。",
+                                        meta={"region": "兰州市城关区", "year": 2023})
+    by_value = {f.value: f for f in doc.facts}
+    assert by_value["93件"].agent == "兰州市城关区" and by_value["93件"].period == "2023"
+    assert by_value["225个"].period == "as of 2023"
+    national = fazhi_ie.load(engine="rules")("全国受理案件93件。", meta={"region": "兰州市城关区", "year": 2023})
+    assert {f.agent for f in national.facts} <= {"全国"}
