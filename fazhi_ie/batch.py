@@ -24,7 +24,7 @@ from .document import Document
 from .engines import DEFAULT_ENGINE
 from .io.jsonl import dumps_record
 from .io.rows import CSV_COLUMNS, csv_text, format_fact_table
-from .io.sources import Failure, Task, _resolved, iter_documents, list_sources
+from .io.sources import Failure, Task, _resolved, iter_documents, list_sources, output_path_problem
 
 FORMATS = ("jsonl", "csv", "table")
 
@@ -359,10 +359,9 @@ def _open_outputs(output: str | None, errors: str | None, config: BatchConfig):
             handles.append(None)
             continue
         target = Path(path)
-        if target.is_dir():
-            raise BatchError(f"{target}: the {name} path is a directory; give a file name")
-        if not target.parent.exists():
-            raise BatchError(f"{target}: the {name} file's directory {target.parent} does not exist")
+        problem = output_path_problem(target, name)
+        if problem:
+            raise BatchError(problem)
         try:
             handles.append(target.open(mode, encoding="utf-8", newline="\n"))
         except OSError as exc:

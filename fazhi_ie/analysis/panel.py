@@ -162,11 +162,9 @@ def wide_table(long: "pandas.DataFrame") -> "pandas.DataFrame":
 
 def panel_format(path: str | Path, fmt: str | None = None) -> str:
     """`fmt`, or the format named by the suffix of `path`; ValueError listing the valid ones."""
-    fmt = fmt or Path(path).suffix.lstrip(".").lower()
-    if fmt not in PANEL_FORMATS:
-        raise ValueError(f"{path}: unknown panel format {fmt!r}; valid: {', '.join(PANEL_FORMATS)} "
-                         "(by file suffix .csv, .parquet or .dta)")
-    return fmt
+    from .tables import format_by_suffix
+
+    return format_by_suffix(path, fmt, PANEL_FORMATS, "panel")
 
 
 def write_panel(frame: "pandas.DataFrame", path: str | Path, fmt: str | None = None) -> str:

@@ -81,14 +81,19 @@ def facts_table(docs: Iterable[Document], *, canonicalizer: MetricCanonicalizer 
                                columns=list(FACT_TABLE_COLUMNS)))
 
 
-def table_format(path: str | Path, fmt: str | None = None) -> str:
-    """`fmt`, or the format named by the suffix of `path`; ValueError listing the valid ones."""
+def format_by_suffix(path: str | Path, fmt: str | None, valid: tuple[str, ...], what: str) -> str:
+    """`fmt`, or the format the suffix of `path` names; ValueError listing the valid ones."""
     if fmt is None:
         fmt = Path(path).suffix.lstrip(".").lower()
-    if fmt not in TABLE_FORMATS:
-        raise ValueError(f"{path}: unknown table format {fmt!r}; valid: {', '.join(TABLE_FORMATS)} "
-                         "(by file suffix .csv, .parquet or .jsonl)")
+    if fmt not in valid:
+        raise ValueError(f"{path}: unknown {what} format {fmt!r}; valid: {', '.join(valid)} "
+                         f"(by file suffix {', '.join('.' + v for v in valid)})")
     return fmt
+
+
+def table_format(path: str | Path, fmt: str | None = None) -> str:
+    """`fmt`, or the format named by the suffix of `path`; ValueError listing the valid ones."""
+    return format_by_suffix(path, fmt, TABLE_FORMATS, "table")
 
 
 def write_table(frame: "pandas.DataFrame", path: str | Path, fmt: str | None = None) -> str:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 
 class CliError(Exception):
@@ -17,10 +16,8 @@ def err(message: str) -> None:
 def check_output_path(path: str | None, what: str = "output") -> None:
     """Refuse, before any work is done, an output file that cannot be written: its folder is missing,
     or it is a directory."""
-    if not path:
-        return
-    target = Path(path)
-    if target.is_dir():
-        raise CliError(f"{target}: the {what} path is a directory; give a file name")
-    if not target.parent.exists():
-        raise CliError(f"{target}: the {what} file's directory {target.parent} does not exist")
+    from ..io.sources import output_path_problem
+
+    problem = output_path_problem(path, what) if path else None
+    if problem:
+        raise CliError(problem)

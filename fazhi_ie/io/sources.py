@@ -125,6 +125,17 @@ def list_sources(paths: Sequence[str], *, exclude: Iterable[str | Path] = (), st
     return sources
 
 
+def output_path_problem(path: str | Path, what: str = "output") -> str | None:
+    """What is wrong with writing a file at `path` (a directory, or its folder missing), or None; checked
+    before any work is done."""
+    target = Path(path)
+    if target.is_dir():
+        return f"{target}: the {what} path is a directory; give a file name"
+    if not target.parent.exists():
+        return f"{target}: the {what} file's directory {target.parent} does not exist"
+    return None
+
+
 def _resolved(path: str | Path) -> Path:
     try:
         return Path(path).resolve()

@@ -128,30 +128,8 @@ def cmd_build(_: argparse.Namespace) -> int:
 
 
 def cmd_agreement(args: argparse.Namespace) -> int:
-    from fazhi_ie.analysis.evaluation import evaluate
-
-    pools = {name: ({d.id: d for d in read_jsonl(path)} if path.exists() else {})
-             for name, path in (("first", OUT_FIRST), ("reviewed", OUT_REVIEWED), ("double", OUT_DOUBLE))}
-    results, lines = {}, []
-    for pred_name, gold_name, title in (
-            ("double", "reviewed", "blind double annotation scored against the reviewed version"),
-            ("double", "first", "blind double annotation scored against the first pass"),
-            ("first", "reviewed", "first pass scored against the reviewed version (what the review changed)")):
-        ids = [i for i in pools[gold_name] if i in pools[pred_name]]
-        if not ids:
-            lines.append(f"## {title}\n\nno document has both versions yet\n")
-            continue
-        report = evaluate([pools[gold_name][i] for i in ids], [pools[pred_name][i] for i in ids],
-                          bootstrap=args.bootstrap, seed=0)
-        chars = sum(len(pools[gold_name][i].text) for i in ids)
-        results[f"{pred_name}_vs_{gold_name}"] = {"documents": ids, "characters": chars, "report": report.to_dict()}
-        lines.append(f"## {title}\n\n{len(ids)} documents, {chars:,} characters\n\n"
-                     f"```\n{report.format_table(max_errors=0)}\n```\n")
-        print(f"{pred_name} vs {gold_name}: {len(ids)} docs, entity F1 {report.entity_micro.f1:.3f}, "
-              f"relation F1 {report.relation_micro.f1:.3f}, fact F1 {report.facts.f1:.3f}")
-    (LOCAL / "agreement.json").write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
-    (LOCAL / "agreement.md").write_text("# Local-tier agreement (`tools/local.py agreement`)\n\n" + "\n".join(lines),
-                                        encoding="utf-8")
+    silver.write_agreement({"first": OUT_FIRST, "reviewed": OUT_REVIEWED, "double": OUT_DOUBLE}, LOCAL,
+                           "Local-tier agreement (`tools/local.py agreement`)", args.bootstrap)
     return 0
 
 

@@ -166,31 +166,37 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_agreement(args: argparse.Namespace) -> int:
+def write_agreement(paths: dict[str, Path], out_dir: Path, title: str, bootstrap: int) -> dict:
+    """Score the blind double annotation against the reviewed version and the first pass, and the first pass
+    against the review; write agreement.json and agreement.md into `out_dir` (a tier's folder)."""
     from fazhi_ie.analysis.evaluation import evaluate
 
-    pools = {name: ({d.id: d for d in read_jsonl(path)} if path.exists() else {})
-             for name, path in (("first", OUT_FIRST), ("reviewed", OUT_REVIEWED), ("double", OUT_DOUBLE))}
+    pools = {name: ({d.id: d for d in read_jsonl(path)} if path.exists() else {}) for name, path in paths.items()}
     results, lines = {}, []
     pairs = [("double", "reviewed", "blind double annotation scored against the reviewed version"),
              ("double", "first", "blind double annotation scored against the first pass"),
              ("first", "reviewed", "first pass scored against the reviewed version (what the review changed)")]
-    for pred_name, gold_name, title in pairs:
+    for pred_name, gold_name, heading in pairs:
         ids = [i for i in pools[gold_name] if i in pools[pred_name]]
         if not ids:
-            lines.append(f"## {title}\n\nno document has both versions yet\n")
+            lines.append(f"## {heading}\n\nno document has both versions yet\n")
             continue
         report = evaluate([pools[gold_name][i] for i in ids], [pools[pred_name][i] for i in ids],
-                          bootstrap=args.bootstrap, seed=0)
+                          bootstrap=bootstrap, seed=0)
         chars = sum(len(pools[gold_name][i].text) for i in ids)
         results[f"{pred_name}_vs_{gold_name}"] = {"documents": ids, "characters": chars, "report": report.to_dict()}
-        lines.append(f"## {title}\n\n{len(ids)} documents ({', '.join(ids) if len(ids) <= 6 else str(len(ids)) + ' ids'}),"
+        lines.append(f"## {heading}\n\n{len(ids)} documents ({', '.join(ids) if len(ids) <= 6 else str(len(ids)) + ' ids'}),"
                      f" {chars:,} characters\n\n```\n{report.format_table(max_errors=0)}\n```\n")
         print(f"{pred_name} vs {gold_name}: {len(ids)} docs, entity F1 {report.entity_micro.f1:.3f}, "
               f"relation F1 {report.relation_micro.f1:.3f}, fact F1 {report.facts.f1:.3f}")
-    (SILVER / "agreement.json").write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
-    (SILVER / "agreement.md").write_text("# Silver-tier agreement (`tools/silver.py agreement`)\n\n" + "\n".join(lines),
-                                         encoding="utf-8")
+    (out_dir / "agreement.json").write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
+    (out_dir / "agreement.md").write_text(f"# {title}\n\n" + "\n".join(lines), encoding="utf-8")
+    return results
+
+
+def cmd_agreement(args: argparse.Namespace) -> int:
+    write_agreement({"first": OUT_FIRST, "reviewed": OUT_REVIEWED, "double": OUT_DOUBLE}, SILVER,
+                    "Silver-tier agreement (`tools/silver.py agreement`)", args.bootstrap)
     return 0
 
 
