@@ -1,5 +1,5 @@
 """The `fazhi-ie` command line: extract, validate, evaluate, stats, convert, audit, train, and
-(in research.py) facts, compare, render.
+(in research.py) facts, compare, render, and (in annotate.py) preannotate.
 
 Every expected failure (unreadable input, schema violations, a missing model) ends in one
 line on stderr and a non-zero exit status, never a traceback; `--debug` shows the
@@ -325,12 +325,16 @@ def build_parser() -> argparse.ArgumentParser:
     cv.add_argument("output")
     cv.add_argument("--from", dest="from_format", choices=CONVERT_FORMATS, required=True)
     cv.add_argument("--to", dest="to_format", choices=CONVERT_FORMATS, required=True)
-    cv.add_argument("--codepoint-offsets", action="store_true", help="Label Studio offsets are code points, not UTF-16")
+    cv.add_argument("--codepoint-offsets", action="store_true",
+                    help="write Label Studio offsets as code points (as its current editor counts them), not UTF-16 "
+                         "units; on reading, each task's span texts decide, this only where they cannot tell")
     cv.set_defaults(func=cmd_convert)
 
+    from .annotate import add_annotate_commands
     from .research import add_research_commands
 
     add_research_commands(sub)  # facts, compare, render
+    add_annotate_commands(sub)  # preannotate
     return parser
 
 
