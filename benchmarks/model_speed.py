@@ -26,7 +26,7 @@ from fazhi_ie.engines import load_engine
 from fazhi_ie.pipeline import extract
 engine = load_engine("model", sys.argv[1] or None)
 if sys.argv[5] == "1":
-    from fazhi_ie.model.engine import quantize_dynamic_int8
+    from fazhi_ie.neural.engine import quantize_dynamic_int8
     quantize_dynamic_int8(engine)
 load = time.perf_counter() - t0
 source = Path(sys.argv[3])

@@ -20,7 +20,7 @@ import torch
 from fazhi_ie.document import Document
 from fazhi_ie.engines import load_engine
 from fazhi_ie.analysis.evaluation import evaluate
-from fazhi_ie.model.engine import quantize_dynamic_int8
+from fazhi_ie.neural.engine import quantize_dynamic_int8
 from fazhi_ie.pipeline import annotate
 
 from corpus import passage_records

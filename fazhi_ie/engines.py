@@ -106,7 +106,7 @@ def load_engine(name: str | None = None, model_path: str | Path | None = None) -
             raise ModelNotInstalledError(
                 "no trained model is installed (the package's fazhi_ie/models/default is missing). "
                 f"Use --engine rules, or point --model / ${MODEL_ENV} at a trained model directory.")
-        from .model import ModelDirectoryError, ModelEngine
+        from .neural import ModelDirectoryError, ModelEngine
 
         try:
             return ModelEngine.from_pretrained(path)

@@ -21,11 +21,11 @@ import numpy as np
 import torch
 
 from .document import Document
-from .model.config import TOKENIZATION_MODES, ModelConfig, ModelDirectoryError, check_decoding
-from .model.engine import (candidate_pairs, load_model_directory, predict_text, rule_hints,
+from .neural.config import TOKENIZATION_MODES, ModelConfig, ModelDirectoryError, check_decoding
+from .neural.engine import (candidate_pairs, load_model_directory, predict_text, rule_hints,
                            save_model_directory, span_sentences)
-from .model.network import PAIR_TYPES, SpanRelationModel, init_weights
-from .model.tokenization import load_tokenizer, tokenize, windows
+from .neural.network import PAIR_TYPES, SpanRelationModel, init_weights
+from .neural.tokenization import load_tokenizer, tokenize, windows
 from .sentences import split_sentences
 
 INPUT_FORMATS = ("jsonl", "labelstudio", "doccano")
@@ -486,7 +486,7 @@ def evaluate_model(model: SpanRelationModel, tokenizer, gold: Sequence[Document]
                    rules=None):
     """Predict the gold documents' texts through the pipeline and score them with the project evaluator."""
     from .analysis.evaluation import evaluate
-    from .model.engine import ModelEngine
+    from .neural.engine import ModelEngine
     from .pipeline import Pipeline
 
     if model.config.uses_rule_output and rules is None:

@@ -25,8 +25,8 @@ def write_tiny_encoder(directory: Path, texts: list[str], *, layers: int = 2, hi
     """Write config.json (BertConfig fields), model.safetensors (BertModel names) and tokenizer.json."""
     from safetensors.torch import save_file
 
-    from fazhi_ie.model.config import ModelConfig
-    from fazhi_ie.model.network import Encoder, init_weights
+    from fazhi_ie.neural.config import ModelConfig
+    from fazhi_ie.neural.network import Encoder, init_weights
 
     directory.mkdir(parents=True, exist_ok=True)
     tok = tiny_tokenizer(texts)

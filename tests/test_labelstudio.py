@@ -250,7 +250,7 @@ def test_annotation_loop_runs_end_to_end_without_the_server(tmp_path, capsys, mo
     pytest.importorskip("torch")
     from model_fixtures import write_tiny_encoder
 
-    from fazhi_ie.model.engine import model_fingerprint
+    from fazhi_ie.neural.engine import model_fingerprint
 
     monkeypatch.chdir(tmp_path)
     mine, held_out = read_jsonl(FIXTURES / "gold_small.jsonl")

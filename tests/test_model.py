@@ -17,11 +17,11 @@ from model_fixtures import write_tiny_encoder  # noqa: E402
 
 from fazhi_ie.document import Document, Span  # noqa: E402
 from fazhi_ie.io.jsonl import read_jsonl  # noqa: E402
-from fazhi_ie.model import ModelDirectoryError, ModelEngine, load_model_directory  # noqa: E402
-from fazhi_ie.model.config import ModelConfig  # noqa: E402
-from fazhi_ie.model.engine import encode_text  # noqa: E402
-from fazhi_ie.model.network import Encoder  # noqa: E402
-from fazhi_ie.model.tokenization import AlignmentError, load_tokenizer, split_words, tokenize  # noqa: E402
+from fazhi_ie.neural import ModelDirectoryError, ModelEngine, load_model_directory  # noqa: E402
+from fazhi_ie.neural.config import ModelConfig  # noqa: E402
+from fazhi_ie.neural.engine import encode_text  # noqa: E402
+from fazhi_ie.neural.network import Encoder  # noqa: E402
+from fazhi_ie.neural.tokenization import AlignmentError, load_tokenizer, split_words, tokenize  # noqa: E402
 from fazhi_ie.schema import validate_record  # noqa: E402
 from fazhi_ie.trainer import ConfigError, TrainConfig, featurize, train  # noqa: E402
 
@@ -572,7 +572,7 @@ def test_shipped_model_reads_a_compound_amount_as_one_value(shipped, amount, num
 
 def _cutting_decoder(monkeypatch):
     """Make the network cut every VALUE after its first piece (a VALUE, then another VALUE for the rest)."""
-    from fazhi_ie.model import engine as model_engine
+    from fazhi_ie.neural import engine as model_engine
 
     real = model_engine.decode_spans
 
@@ -599,7 +599,7 @@ def test_a_value_the_network_cuts_is_repaired_by_the_number_grammar(shipped, mon
 
 
 def test_repair_spans_checks_model_spans_against_the_text():
-    from fazhi_ie.model.engine import repair_spans
+    from fazhi_ie.neural.engine import repair_spans
 
     def run(text, spans):
         kept, dropped, repaired = repair_spans(text, spans)
@@ -656,7 +656,7 @@ def test_a_value_does_not_end_in_a_particle(shipped):
 
 
 def test_text_chunks_are_bounded_and_cut_between_sentences():
-    from fazhi_ie.model.engine import CHUNK_CHARS, text_chunks
+    from fazhi_ie.neural.engine import CHUNK_CHARS, text_chunks
 
     report = _sample_report()
     for text in ("\n".join([report] * 3), report.replace("\n", "")):
@@ -671,7 +671,7 @@ def test_text_chunks_are_bounded_and_cut_between_sentences():
 
 
 def test_the_model_reads_a_long_document_in_bounded_chunks(trained, monkeypatch):
-    from fazhi_ie.model import engine as model_engine
+    from fazhi_ie.neural import engine as model_engine
 
     seen = []
     real = model_engine.tokenize

@@ -141,7 +141,7 @@ def test_readme_python_example_runs(index, tmp_path, monkeypatch, capsys):
 def test_a_document_is_split_into_sentences_once(monkeypatch):
     """The pipeline splits once and hands the sentences to every stage: the engine (and the rule engine inside
     the model engine), normalisation and the facts."""
-    import fazhi_ie.model.engine as model_engine
+    import fazhi_ie.neural.engine as model_engine
     import fazhi_ie.pipeline as pipeline_module
     import fazhi_ie.sentences as sentences_module
 
@@ -158,3 +158,43 @@ def test_a_document_is_split_into_sentences_once(monkeypatch):
         calls.clear()
         fazhi_ie.load(engine=engine)(TEXT + "\n" + TEXT)
         assert calls == [len(TEXT) * 2 + 1], engine
+
+
+def test_a_user_engine_is_registered_or_passed_directly():
+    from fazhi_ie.document import Span
+    from fazhi_ie.engines import engine_names, register_engine
+    from fazhi_ie.prediction import Prediction
+
+    class Numbers:
+        """A toy engine: every run of digits and 件 is a VALUE (no heads, so no facts)."""
+
+        name = "numbers"
+
+        def predict(self, text):
+            import re
+
+            spans = [Span(f"T{i}", "VALUE", m.start(), m.end(), m.group()) for i, m in
+                     enumerate(re.finditer(r"\d+件", text), start=1)]
+            return Prediction(spans, [])
+
+    doc = fazhi_ie.load(engine=Numbers())(TEXT)
+    assert doc.meta["engine"] == "numbers" and [e.text for e in doc.entities] == ["93件", "75件"]
+    assert doc.entities[0].norm.number == 93.0  # the pipeline normalises every engine's values
+    register_engine("numbers-test", lambda model_path: Numbers())
+    assert "numbers-test" in engine_names() and fazhi_ie.load(engine="numbers-test").engine_name == "numbers"
+    with pytest.raises(ValueError, match="built-in engine"):
+        register_engine("rules", lambda model_path: Numbers())
+    with pytest.raises(ValueError, match="valid engines: rules, model"):
+        fazhi_ie.load(engine="nope")
+
+
+def test_a_model_directory_round_trips_through_save_pretrained(tmp_path):
+    from fazhi_ie.engines import default_model_path
+    from fazhi_ie.neural import ModelEngine
+
+    engine = ModelEngine.from_pretrained(default_model_path())
+    out = engine.save_pretrained(tmp_path / "copy")
+    assert {p.name for p in out.iterdir()} >= {"config.json", "model.safetensors", "tokenizer.json"}
+    again = ModelEngine.from_pretrained(out)
+    a, b = engine.predict(TEXT), again.predict(TEXT)
+    assert [(e.start, e.end, e.label) for e in a.entities] == [(e.start, e.end, e.label) for e in b.entities]

@@ -29,7 +29,7 @@ sys.path.insert(0, str(HERE))
 from crossval import calibration_of_items, reliability_plot, scored_items  # noqa: E402
 
 from fazhi_ie.io.jsonl import read_jsonl  # noqa: E402
-from fazhi_ie.model.config import SCORE_KINDS, ModelConfig  # noqa: E402
+from fazhi_ie.neural.config import SCORE_KINDS, ModelConfig  # noqa: E402
 
 GOLD_FILE = HERE.parent / "data" / "annotations" / "reports.jsonl"
 

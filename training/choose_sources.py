@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 from fazhi_ie.analysis.evaluation import evaluate  # noqa: E402
 from fazhi_ie.document import Document  # noqa: E402
 from fazhi_ie.io.jsonl import read_jsonl  # noqa: E402
-from fazhi_ie.model import ModelEngine  # noqa: E402
+from fazhi_ie.neural import ModelEngine  # noqa: E402
 from fazhi_ie.pipeline import Pipeline  # noqa: E402
 from fazhi_ie.schema import ENTITY_LABELS  # noqa: E402
 

@@ -134,7 +134,7 @@ def run_setting(name: str, base: dict, config_dir: Path, gold: list[Document], s
         summary = train(TrainConfig.from_dict(cfg), log=lambda m: print(f"[{name} {held}] {m}", flush=True))
         logs[held] = {"history": summary["history"], "seconds": summary["seconds"],
                       "train_docs": summary["train_docs"], "train_chars": sum(len(d.text) for d in train_docs + chosen_silver)}
-        from fazhi_ie.model import ModelEngine
+        from fazhi_ie.neural import ModelEngine
 
         engine = ModelEngine.from_pretrained(fold_dir / "model")
         held_doc = [d for d in gold if d.id == held][0]

@@ -1,7 +1,7 @@
 """Choose the model engine's decoding hybrid (which engine supplies each label) by cross-validation.
 
 The fold models of a `crossval.py` run are re-decoded under every policy of a policies file (a policy
-is a pair of `span_sources` / `relation_sources`, see `fazhi_ie.model.ModelConfig`); nothing is
+is a pair of `span_sources` / `relation_sources`, see `fazhi_ie.neural.ModelConfig`); nothing is
 retrained. Each policy's predictions of the held-out reports are pooled and scored, with the rule
 engine in the same table. Because picking the best of several policies on the same four reports
 flatters the winner, the table also gives a nested estimate: for each held-out report the policy is
@@ -27,7 +27,7 @@ from fazhi_ie.document import Document  # noqa: E402
 from fazhi_ie.engines import load_engine  # noqa: E402
 from fazhi_ie.analysis.evaluation import evaluate  # noqa: E402
 from fazhi_ie.io.jsonl import read_jsonl, write_jsonl  # noqa: E402
-from fazhi_ie.model import ModelEngine  # noqa: E402
+from fazhi_ie.neural import ModelEngine  # noqa: E402
 from fazhi_ie.pipeline import annotate  # noqa: E402
 
 GOLD_FILE = ROOT / "data" / "annotations" / "reports.jsonl"
