@@ -86,29 +86,14 @@ def cmd_prepare(_: argparse.Namespace) -> int:
     return 0
 
 
+def local_meta(src: dict, review: dict) -> dict:
+    """A local-tier record's meta: the writer's meta, tier "local" and the review record."""
+    return {**{k: src.get(k) for k in META_KEYS}, "tier": "local", "review": review}
+
+
 def build_pool(folder: Path, status: str, sources: dict[str, dict], firsts: dict[str, Document] | None = None):
     """Every valid document of one folder, with the tier's meta; failures by id."""
-    docs, failed = [], {}
-    for doc_id in sources:
-        path = folder / f"{doc_id}.ann"
-        if not path.exists():
-            failed[doc_id] = ["missing"]
-            continue
-        doc, problems = silver.check_file(path, sources)
-        if doc is None:
-            failed[doc_id] = problems
-            continue
-        src = sources[doc_id]["meta"]
-        log = path.with_suffix(".log.md")
-        meta = {**{k: src.get(k) for k in META_KEYS}, "tier": "local",
-                "review": silver.review_info(status, doc, (firsts or {}).get(doc_id), log)}
-        record = replace(doc, meta=meta)
-        problems = validate_record(record.to_dict())
-        if problems:
-            failed[doc_id] = [str(p) for p in problems[:5]]
-            continue
-        docs.append(record)
-    return docs, failed
+    return silver.build_pool(folder, status, sources, firsts, meta_of=local_meta)
 
 
 def cmd_build(_: argparse.Namespace) -> int:

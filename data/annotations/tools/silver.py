@@ -73,9 +73,18 @@ def review_info(status: str, doc: Document, first: Document | None, log: Path | 
     return {"status": status, "log": str(log.relative_to(ANNOTATIONS)) if log and log.exists() else None, **changes}
 
 
-def build_pool(folder: Path, status: str, sources: dict[str, dict], firsts: dict[str, Document] | None = None
-               ) -> tuple[list[Document], dict[str, list[str]]]:
-    """Every valid document of one folder, in source order, with the silver meta; failures by id."""
+def silver_meta(src: dict, review: dict) -> dict:
+    """A silver record's meta: the source's, the kind, tier "silver" and the review record."""
+    meta = {"source": src.get("source"), "title": src.get("title"), "kind": KIND, "region": src.get("region"),
+            "body": src.get("body"), "year": src.get("year"), "char_start": src.get("char_start"),
+            "char_end": src.get("char_end"), "tier": "silver", "review": review}
+    return {k: meta[k] for k in META_KEYS}
+
+
+def build_pool(folder: Path, status: str, sources: dict[str, dict], firsts: dict[str, Document] | None = None,
+               meta_of=silver_meta) -> tuple[list[Document], dict[str, list[str]]]:
+    """Every valid document of one folder, in source order, with its tier's meta (`meta_of(source meta,
+    review record)`); failures by id."""
     docs, failed = [], {}
     for doc_id in sources:
         path = folder / f"{doc_id}.ann"
@@ -86,13 +95,9 @@ def build_pool(folder: Path, status: str, sources: dict[str, dict], firsts: dict
         if doc is None:
             failed[doc_id] = problems
             continue
-        src = sources[doc_id]["meta"]
         log = path.with_suffix(".log.md")
-        meta = {"source": src.get("source"), "title": src.get("title"), "kind": KIND, "region": src.get("region"),
-                "body": src.get("body"), "year": src.get("year"), "char_start": src.get("char_start"),
-                "char_end": src.get("char_end"), "tier": "silver",
-                "review": review_info(status, doc, (firsts or {}).get(doc_id), log)}
-        record = replace(doc, meta={k: meta[k] for k in META_KEYS})
+        review = review_info(status, doc, (firsts or {}).get(doc_id), log)
+        record = replace(doc, meta=meta_of(sources[doc_id]["meta"], review))
         problems = validate_record(record.to_dict())
         if problems:
             failed[doc_id] = [str(p) for p in problems[:5]]
