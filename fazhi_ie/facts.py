@@ -55,8 +55,7 @@ class DocumentDefaults:
 
 def document_defaults(text: str, meta: Mapping, known_regions: list[str] | None = None) -> DocumentDefaults:
     """The defaults of a text and its meta without a Document (see `defaults_for`)."""
-    info = report_info(text, meta, known_regions or [])
-    return DocumentDefaults(agent=info.region, time=str(info.year) if info.year is not None else None, year=info.year)
+    return _defaults_of(report_info(text, meta, known_regions or []))
 
 
 def info_for(doc: Document) -> ReportInfo:
@@ -69,7 +68,10 @@ def info_for(doc: Document) -> ReportInfo:
 def defaults_for(doc: Document, info: ReportInfo | None = None) -> DocumentDefaults:
     """The agent and time `doc`'s facts fall back to: the report's own region and year (meta, else its
     title or opening; never page furniture such as 今天是…)."""
-    info = info or info_for(doc)
+    return _defaults_of(info or info_for(doc))
+
+
+def _defaults_of(info: ReportInfo) -> DocumentDefaults:
     return DocumentDefaults(agent=info.region, time=str(info.year) if info.year is not None else None, year=info.year)
 
 

@@ -115,9 +115,9 @@ def report_info(text: str, meta: Mapping | None = None, known_regions: Sequence[
     """The report's year, region, furniture and repeated blocks (see the module docstring)."""
     meta = meta or {}
     furniture = furniture_lines(text)
-    in_furniture = _mask(len(text), furniture)
+    furniture_starts = {start for start, _ in furniture}
     warnings: list[str] = []
-    lines = [(s, e) for s, e in _lines(text) if e > s and not in_furniture(s) and text[s:e].strip()]
+    lines = [(s, e) for s, e in _lines(text) if e > s and s not in furniture_starts and text[s:e].strip()]
 
     # year: title, opening, body (never furniture)
     found_year, year_source = None, None
@@ -161,8 +161,3 @@ def report_info(text: str, meta: Mapping | None = None, known_regions: Sequence[
 def _as_year(value) -> int | None:
     match = re.match(r"\s*((?:19|20)\d\d)", str(value).translate(_DIGITS))
     return int(match.group(1)) if match else None
-
-
-def _mask(n: int, spans: Sequence[tuple[int, int]]):
-    starts = {s for s, _ in spans}
-    return lambda offset: offset in starts
