@@ -128,18 +128,25 @@ class Evidence:
     sentence_end: int
     metric_span: tuple[int, int]
     value_span: tuple[int, int]
+    #: where the metric is a bare verb (不予受理, 解除): the span of the counted object it shares with a sibling
+    object_span: tuple[int, int] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The `evidence` object of an output fact."""
-        return {
+        out = {
             "sentence": self.sentence, "sentence_start": self.sentence_start, "sentence_end": self.sentence_end,
             "metric_span": list(self.metric_span), "value_span": list(self.value_span),
         }
+        if self.object_span is not None:
+            out["object_span"] = list(self.object_span)
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "Evidence":
+        obj = data.get("object_span")
         return cls(data["sentence"], int(data["sentence_start"]), int(data["sentence_end"]),
-                   tuple(data["metric_span"]), tuple(data["value_span"]))  # type: ignore[arg-type]
+                   tuple(data["metric_span"]), tuple(data["value_span"]),  # type: ignore[arg-type]
+                   tuple(obj) if obj is not None else None)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -170,6 +177,9 @@ class Fact:
     #: for a from-to pair (由A提高到B): the earlier value A, as written and as a number
     previous_value: str | None = None
     previous_number: float | None = None
+    #: where the metric is a bare verb (收到行政复议申请245件,不予受理52件): the counted object it takes from its
+    #: sibling clause (行政复议申请; offsets in evidence.object_span), else None
+    metric_object: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The fact as an output record (docs/SCHEMA.md, Facts); score and span ids only when known."""
@@ -193,6 +203,8 @@ class Fact:
         if self.previous_value is not None:
             out["previous_value"] = self.previous_value
             out["previous_number"] = self.previous_number
+        if self.metric_object is not None:
+            out["metric_object"] = self.metric_object
         return out
 
     @classmethod
@@ -203,7 +215,7 @@ class Fact:
             Evidence.from_dict(data["evidence"]), data.get("score"), data.get("metric_id"), data.get("value_id"),
             tuple(data["duplicate_of"]) if data.get("duplicate_of") is not None else None,  # type: ignore[arg-type]
             data.get("period"), tuple(_time_role(t) for t in data.get("times") or ()),
-            data.get("previous_value"), data.get("previous_number"),
+            data.get("previous_value"), data.get("previous_number"), data.get("metric_object"),
         )
 
 

@@ -5,7 +5,9 @@ Reads the text (and meta, which overrides); writes nothing. `report_info` finds
 - the **year** its numbers describe, from the report's own words: the title (a short line near
   the top naming a year), else the opening, else the year the body names most; never from page
   furniture such as 今天是 2024年11月24日 or 发布时间：2024-01-31;
-- the **region** (or body) it is about: meta, else a known region named in the title or opening;
+- the **region** (or body) it is about: meta, else a known region named in the title or opening, else
+  (`author_region`) the region the body names most whose level is the one the title and opening speak of
+  deictically (省司法厅, 全省 → 甘肃省; 新区司法局 → 大连金普新区);
 - **page furniture** lines (navigation, publication lines, 今天是…, footers, share links);
 - **repeated blocks**: runs of lines printed verbatim twice in one page (chengzhong prints its
   body twice), so that facts from the copy can be marked `duplicate_of` their original.
@@ -41,7 +43,7 @@ class ReportInfo:
     """The report's year and region with how each was found, its furniture and repeated blocks."""
 
     region: str | None = None
-    region_source: str | None = None  # "meta", "title" or "opening"
+    region_source: str | None = None  # "meta", "title", "opening" or "body"
     year: int | None = None
     year_source: str | None = None  # "meta", "title", "opening" or "body"
     furniture: tuple[tuple[int, int], ...] = ()
@@ -154,8 +156,45 @@ def report_info(text: str, meta: Mapping | None = None, known_regions: Sequence[
             if hits:
                 region, region_source = min(hits)[2], source
                 break
+        if region is None:
+            region = author_region(text, lines, known_regions)
+            region_source = "body" if region else None
     return ReportInfo(region, region_source, year, year_source, tuple(furniture), tuple(repeated_blocks(text)),
                       tuple(warnings))
+
+
+#: a deictic mention of the report's own level: 全省, 我区, 本县, or a body named by its level alone at a
+#: clause start (2023年,新区司法局…; 省司法厅…)
+_DEICTIC_LEVEL = re.compile(r"(?:全|我|本)(省|市|区|县|州|旗)"
+                            r"|(?:^|[，,。；;：:\n]|年)(新区|省|市|区|县|州)(?=司法厅|司法局|人民政府|政府|党工委|党委|管委会)")
+#: a place name the text itself uses as the head of a document or body title: 《大连金普新区…, 中共大连金普新区…
+_NAMED_PLACE = re.compile(r"(?:《|中共)([\u4e00-\u9fff]{2,10})")
+_LEVEL_ENDS = ("新区", "自治州", "自治县", "自治区", "省", "市", "区", "县", "州", "旗", "盟")
+MIN_REGION_MENTIONS = 2
+
+
+def author_region(text: str, lines: Sequence[tuple[int, int]], known_regions: Sequence[str] = ()) -> str | None:
+    """The region a report that names none in its title or opening is about: the levels its title and opening
+    speak of deictically (全省, 省司法厅, 新区司法局) → the region of one of those levels that the body (never
+    furniture) names most, at least MIN_REGION_MENTIONS times: a known region, or a place name the text uses as
+    the head of a title (《大连金普新区贯彻落实…》). None where there is no deictic level or no such region."""
+    opening = [text[s:e] for i, (s, e) in enumerate(lines) if s < OPENING_CHARS or i < TITLE_LINES]
+    levels = {m.group(1) or m.group(2) for chunk in opening for m in _DEICTIC_LEVEL.finditer(chunk)}
+    if not levels:
+        return None
+    body = "\n".join(text[s:e] for s, e in lines)
+    candidates = {r for r in known_regions if r.endswith(tuple(levels))}
+    for m in _NAMED_PLACE.finditer(body):  # every prefix of the title head that ends in a level word
+        head = m.group(1)
+        candidates.update(head[:k] for k in range(2, len(head) + 1)
+                          if head[:k].endswith(_LEVEL_ENDS) and head[:k].endswith(tuple(levels)) and k > 2)
+    counts = {c: body.count(c) for c in candidates}
+    ranked = sorted((n, len(c), c) for c, n in counts.items() if n >= MIN_REGION_MENTIONS)
+    if not ranked:
+        return None
+    top_n, _, top = ranked[-1]
+    fuller = [(len(c), c) for n, _, c in ranked if c.endswith(top) and 2 * n >= top_n]  # 金普新区 → 大连金普新区
+    return max(fuller)[1]
 
 
 def _as_year(value) -> int | None:

@@ -232,7 +232,7 @@ def _check_fact(fact: object, text: str, add) -> None:
         if not isinstance(fact.get(key), str):
             add(f"missing field '{key}'" if key not in fact else f"{key} must be a string, got {fact[key]!r:.30}", key)
     _check_norm({k: fact.get(k) for k in ("number", "unit", "qualifier", "change")}, add)
-    for key in ("agent", "time", "program", "metric_id", "value_id", "period", "previous_value"):
+    for key in ("agent", "time", "program", "metric_id", "value_id", "period", "previous_value", "metric_object"):
         if fact.get(key) is not None and not isinstance(fact[key], str):
             add(f"{key} must be a string or null, got {fact[key]!r:.30}", key)
     prev = fact.get("previous_number")
@@ -269,6 +269,14 @@ def _check_fact(fact: object, text: str, add) -> None:
             add(f"evidence {key} must be [start, end] within the text, got {span!r:.30}", f"evidence.{key}")
         elif isinstance(fact.get(field), str) and text[span[0]:span[1]] != fact[field]:
             add(f"{field} {fact[field]!r:.40} does not match text[{span[0]}:{span[1]}]", field)
+    obj = ev.get("object_span")
+    if obj is not None or fact.get("metric_object") is not None:
+        if not (isinstance(obj, list) and len(obj) == 2 and all(_is_int(x) for x in obj)
+                and 0 <= obj[0] < obj[1] <= len(text)):
+            add(f"evidence object_span must be [start, end] within the text with metric_object, got {obj!r:.30}",
+                "evidence.object_span")
+        elif text[obj[0]:obj[1]] != fact.get("metric_object"):
+            add(f"metric_object {fact.get('metric_object')!r:.40} does not match text[{obj[0]}:{obj[1]}]", "metric_object")
 
 
 def validate_records(records: Iterable[Mapping], **kwargs) -> list[Problem]:

@@ -576,9 +576,9 @@ def _cutting_decoder(monkeypatch):
 
     real = model_engine.decode_spans
 
-    def cut(encoded, tags, start=0, end=None):
+    def cut(encoded, tags, start=0, end=None, bound=None):
         out = []
-        for f, l, label, p in real(encoded, tags, start, end):
+        for f, l, label, p in real(encoded, tags, start, end, bound):
             out += [(f, f, label, p), (f + 1, l, label, p)] if label == "VALUE" and l > f else [(f, l, label, p)]
         return out
 

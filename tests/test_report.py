@@ -66,3 +66,20 @@ def test_extraction_output_says_how_the_year_was_found():
     doc = fazhi_ie.load(engine="rules")("今天是 2024年11月24日\n2023年全省工作十大亮点\n全省受理案件93件。")
     assert doc.meta["report"]["year"] == 2023 and doc.meta["report"]["year_source"] == "title"
     assert {f.time for f in doc.facts} == {"2023"}
+
+
+def test_a_report_that_names_no_region_in_its_opening_gets_its_authors_region_from_the_body():
+    gansu = ("欢迎访问甘肃政法网 今天是 2024年11月24日\n2023年全省法治建设和司法行政工作十大亮点\n"
+             "2023年,省司法厅认真贯彻省委省政府决策部署。\n" + "全省法治建设取得新进展。\n" * 40 + "甘肃省学习贯彻习近平法治思想研究基地。\n" * 2
+             + "辽宁省来函1件。\n")
+    info = report_info(gansu, known_regions=["甘肃省", "甘肃", "辽宁省", "兰州市"])
+    assert (info.region, info.region_source) == ("甘肃省", "body")
+    jinpu = ("2023年,新区司法局在新区党工委、管委会的领导下,推进法治政府建设。\n" + "推进依法行政。\n" * 60 +
+             "印发《大连金普新区贯彻落实纲要分工方案》《中共大连金普新区工作委员会工作要点》,"
+             "出台《大连金普新区备案工作办法》。\n")
+    info = report_info(jinpu, known_regions=["辽宁省"])
+    assert (info.region, info.region_source) == ("大连金普新区", "body")
+    # no deictic level in the opening: no guess
+    assert report_info("一、主要成效\n印发《大连金普新区要点》《大连金普新区办法》。\n").region is None
+    # meta still wins
+    assert report_info(jinpu, {"region": "金普新区"}).region == "金普新区"

@@ -15,13 +15,13 @@ from ..document import Document, Fact
 from ..facts import DocumentDefaults, defaults_for
 
 #: every field of a fact row, in order
-ROW_FIELDS = ("doc_id", "region", "year", "metric", "value", "number", "unit", "qualifier", "change", "agent", "time",
+ROW_FIELDS = ("doc_id", "region", "year", "metric", "metric_object", "value", "number", "unit", "qualifier", "change", "agent", "time",
               "period", "previous_value", "previous_number", "program", "metric_score", "value_score", "relation_score", "sentence", "sentence_start",
               "sentence_end", "metric_start", "metric_end", "value_start", "value_end", "engine", "duplicate_of")
 #: the columns of `fazhi-ie extract --format csv`
 CSV_COLUMNS = ("doc_id", "metric", "value", "number", "unit", "qualifier", "change", "agent", "time", "program",
                "sentence_start", "sentence_end", "metric_start", "metric_end", "value_start", "value_end",
-               "period", "previous_value", "previous_number", "duplicate_of")
+               "period", "previous_value", "previous_number", "duplicate_of", "metric_object")
 #: the columns of the Ray job's Parquet files (`where` and `error` are the job's own)
 RAY_COLUMNS = ("doc_id", "metric", "value", "number", "unit", "qualifier", "change", "agent", "time", "program",
                "sentence", "sentence_start", "sentence_end", "metric_start", "metric_end", "value_start",
@@ -45,7 +45,7 @@ def fact_row(doc: Document, fact: Fact, defaults: DocumentDefaults, scores: dict
     value = scores["spans"].get(fact.value_id) or scores["by_offsets"].get((v0, v1, "VALUE"))
     return {
         "doc_id": doc.id, "region": defaults.agent, "year": report_year(defaults.time),
-        "metric": fact.metric, "value": fact.value, "number": fact.number, "unit": fact.unit,
+        "metric": fact.metric, "metric_object": fact.metric_object, "value": fact.value, "number": fact.number, "unit": fact.unit,
         "qualifier": fact.qualifier, "change": fact.change, "agent": fact.agent, "time": fact.time,
         "period": fact.period, "previous_value": fact.previous_value, "previous_number": fact.previous_number,
         "program": fact.program,

@@ -157,6 +157,11 @@ class ModelConfig:
     span_sources: dict[str, str] = field(default_factory=dict)
     relation_sources: dict[str, str] = field(default_factory=dict)
     span_precedence: str = "model"
+    #: decoding: no entity edge inside a bigram the corpus keeps whole (cohesion.py; fazhi_ie/data/bound_bigrams.txt)
+    keep_words_whole: bool = True
+    #: decoding: drop one-character ORG/PROGRAM spans, one-character METRICs not next to a VALUE, and METRIC,
+    #: VALUE and PROGRAM spans on page-furniture lines (来源:司法局)
+    drop_stray_spans: bool = True
     score_calibration: dict[str, list[float]] = field(default_factory=dict)
     format: str = MODEL_FORMAT
     training: dict[str, Any] = field(default_factory=dict)

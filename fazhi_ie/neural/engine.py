@@ -8,6 +8,9 @@ the window whose centre is nearest, so nothing is ever truncated, the merge is d
 and a passage gets the same spans wherever it sits. Decoded spans are then checked against the
 text (`repair_spans`): a VALUE that cuts an amount is extended over it, markup, symbols and
 particles are kept off span edges, and a VALUE the normaliser cannot read is dropped and listed.
+Under the decoding options `keep_words_whole` and `drop_stray_spans` (on by default) no span edge
+splits a bound bigram (`cohesion.py`), and stray spans (one-character ORG/PROGRAM, a one-character
+METRIC no VALUE touches, counts on page-furniture lines) are dropped and listed.
 """
 from __future__ import annotations
 
@@ -25,7 +28,9 @@ import torch
 from ..document import Relation, Span
 from ..normalize import normalize_span, normalize_value
 from ..prediction import Prediction
+from ..report import furniture_lines
 from ..sentences import Sentence, bounded_segments, sentence_index, split_sentences
+from .cohesion import bound_junctions, load_bound_bigrams
 from .config import ModelConfig, ModelDirectoryError
 from .network import PAIR_TYPES, SpanRelationModel, allowed_transitions
 from .tokenization import TOKENIZER_FILE, TokenizedText, load_tokenizer, owner_window, tokenize, windows
@@ -203,13 +208,15 @@ def rule_relation_pairs(rule_prediction: Prediction | None, entities: list[Span]
     return sorted(out)
 
 
-def viterbi_np(log_probs: np.ndarray, trans: np.ndarray, start: np.ndarray) -> np.ndarray:
-    """Constrained BIO decoding in numpy (trans and start hold 0 or -inf-like penalties)."""
+def viterbi_np(log_probs: np.ndarray, trans: np.ndarray, start: np.ndarray, inside: np.ndarray | None = None,
+               trans_inside: np.ndarray | None = None) -> np.ndarray:
+    """Constrained BIO decoding in numpy (trans and start hold 0 or -inf-like penalties); at the steps i where
+    `inside[i]` is True, `trans_inside` replaces `trans` (e.g. no span edge inside a word)."""
     t, n = log_probs.shape
     back = np.zeros((t, n), dtype=np.int64)
     score = log_probs[0] + start
     for i in range(1, t):
-        total = score[:, None] + trans
+        total = score[:, None] + (trans_inside if inside is not None and inside[i] else trans)
         back[i] = total.argmax(axis=0)
         score = total.max(axis=0) + log_probs[i]
     best = np.zeros(t, dtype=np.int64)
@@ -219,18 +226,35 @@ def viterbi_np(log_probs: np.ndarray, trans: np.ndarray, start: np.ndarray) -> n
     return best
 
 
+def inside_word_transitions(tags: tuple[str, ...]) -> np.ndarray:
+    """Transition penalties at a junction inside a word: only O→O, B-X→I-X and I-X→I-X (no span starts or
+    ends there)."""
+    out = np.full((len(tags), len(tags)), -1e9)
+    for a, prev in enumerate(tags):
+        for b, nxt in enumerate(tags):
+            if (prev == "O" and nxt == "O") or (prev != "O" and nxt == f"I-{prev[2:]}"):
+                out[a, b] = 0.0
+    return out
+
+
 def decode_spans(encoded: EncodedText, tags: tuple[str, ...], start: int = 0,
-                 end: int | None = None) -> list[tuple[int, int, str, float]]:
+                 end: int | None = None, bound: np.ndarray | None = None) -> list[tuple[int, int, str, float]]:
     """(first piece, last piece, label, score) of each span; score = mean probability of its tags.
 
-    Decodes pieces start..end-1 only (default: all), on their own: no span crosses their edges."""
+    Decodes pieces start..end-1 only (default: all), on their own: no span crosses their edges.
+    `bound` (bool per piece of the text, `cohesion.bound_junctions`): where True, no span may start at
+    that piece nor end at the one before it (the best path that keeps those words whole is taken)."""
     lp = encoded.tag_log_probs[start:end].numpy().astype(np.float64)
     if len(lp) == 0:
         return []
     allowed = allowed_transitions(tags).numpy()
     trans = np.where(allowed, 0.0, -1e9)
     first = np.array([0.0 if not t.startswith("I-") else -1e9 for t in tags])
-    path = viterbi_np(lp, trans, first)
+    inside = bound[start:start + len(lp)] if bound is not None else None
+    if inside is not None and inside.any():
+        path = viterbi_np(lp, trans, first, inside, inside_word_transitions(tags))
+    else:
+        path = viterbi_np(lp, trans, first)
     out = []
     i = 0
     n = len(path)
@@ -326,7 +350,7 @@ class ModelEngine:
 
     #: config fields that only change decoding, so they may be overridden when loading (research use)
     DECODING_FIELDS = ("span_sources", "relation_sources", "span_precedence", "relation_threshold",
-                       "score_calibration")
+                       "score_calibration", "keep_words_whole", "drop_stray_spans")
 
     def __init__(self, model: SpanRelationModel, tokenizer, *, directory: str | Path | None = None,
                  rules=None, batch_size: int = 16):
@@ -340,6 +364,8 @@ class ModelEngine:
             raise ValueError(f"{self.directory or 'this model'}: the model reads the rule engine's output "
                              "(rule features or rule-sourced labels), so it needs rules=RuleEngine()")
         self.rules = rules if self.config.uses_rule_output else None
+        #: bigrams no entity edge may split (decoding option keep_words_whole), read once here
+        self.bound_bigrams = load_bound_bigrams() if self.config.keep_words_whole else None
         self.load_seconds = 0.0
         #: identifies the model directory (and decoding overrides) in output records; None when built in memory
         self.fingerprint: str | None = None
@@ -391,7 +417,7 @@ class ModelEngine:
         so neither the model nor the rule engine inside it splits them again."""
         with torch.inference_mode():
             return predict_text(self.model, self.tokenizer, text, batch_size=self.batch_size, rules=self.rules,
-                                sentences=sentences)
+                                sentences=sentences, bound_bigrams=self.bound_bigrams)
 
 
 def model_fingerprint(directory: Path, decoding: dict | None = None) -> str:
@@ -437,7 +463,8 @@ def text_chunks(text: str, limit: int = CHUNK_CHARS):
 
 
 def predict_text(model: SpanRelationModel, tokenizer, text: str, *, batch_size: int = 16, rules=None,
-                 chunk_chars: int = CHUNK_CHARS, sentences=None) -> Prediction:
+                 chunk_chars: int = CHUNK_CHARS, sentences=None,
+                 bound_bigrams: frozenset[str] | None = None) -> Prediction:
     """Spans, then relations, for one text (model in eval mode, no grad).
 
     The text is read chunk by chunk (`text_chunks`: whole lines, or whole sentences of a long line, up
@@ -447,10 +474,15 @@ def predict_text(model: SpanRelationModel, tokenizer, text: str, *, batch_size: 
     so a passage's spans can still differ slightly with where window edges fall (a known limitation).
 
     A model that uses the rule engine's output (rule features, or labels sourced from the rules) needs
-    `rules` (a RuleEngine), passed in by the caller.
+    `rules` (a RuleEngine), passed in by the caller. Under the decoding option keep_words_whole no entity
+    edge splits one of `bound_bigrams` (default: the shipped ones, `cohesion.load_bound_bigrams`).
     """
     if model.config.uses_rule_output and rules is None:
         raise ValueError("this model reads the rule engine's output: pass rules=RuleEngine()")
+    if model.config.keep_words_whole and bound_bigrams is None:
+        bound_bigrams = load_bound_bigrams()
+    elif not model.config.keep_words_whole:
+        bound_bigrams = None
     entities: list[Span] = []
     relations: list[Relation] = []
     dropped: list[dict] = []
@@ -460,7 +492,8 @@ def predict_text(model: SpanRelationModel, tokenizer, text: str, *, batch_size: 
         if sentences is not None:  # the document's sentences inside the chunk (chunks end at sentence ends)
             chunk_sentences = [Sentence(sent.start - start, sent.end - start, sent.text) for sent in sentences
                                if start <= sent.start and sent.end <= end]
-        part = _predict_chunk(model, tokenizer, text, start, end, segments, batch_size, rules, chunk_sentences)
+        part = _predict_chunk(model, tokenizer, text, start, end, segments, batch_size, rules, chunk_sentences,
+                              bound_bigrams)
         new_id = {}
         for sp in part.entities:
             new_id[sp.id] = f"T{len(entities) + 1}"
@@ -473,9 +506,10 @@ def predict_text(model: SpanRelationModel, tokenizer, text: str, *, batch_size: 
 
 
 def _predict_chunk(model: SpanRelationModel, tokenizer, text: str, start: int, end: int,
-                   segments: list[tuple[int, int]], batch_size: int, rules, sentences=None) -> Prediction:
+                   segments: list[tuple[int, int]], batch_size: int, rules, sentences=None,
+                   bound_bigrams: frozenset[str] | None = None) -> Prediction:
     """The prediction for text[start:end] (whole segments), with offsets into `text`; `sentences` are the
-    chunk's sentences (chunk offsets) when already split."""
+    chunk's sentences (chunk offsets) when already split; no entity edge splits one of `bound_bigrams`."""
     c = model.config
     chunk = text[start:end]
     pieces = tokenize(tokenizer, chunk, c.tokenization)
@@ -485,11 +519,13 @@ def _predict_chunk(model: SpanRelationModel, tokenizer, text: str, start: int, e
     local = [(s - start, e - start) for s, e in segments]
     # sliding windows over the whole chunk, across its lines (see CHUNK_CHARS)
     encoded = encode_text(model, pieces, batch_size, hints.tags if hints is not None and c.rule_features else None)
+    bound = bound_junctions(chunk, pieces, bound_bigrams) if bound_bigrams else None
     found = []
     for a, b in np.searchsorted(pieces.starts, np.asarray(local, dtype=np.int64).reshape(-1, 2)).tolist():
-        found.extend(decode_spans(encoded, c.tags, a, b))  # each segment on its own
+        found.extend(decode_spans(encoded, c.tags, a, b, bound=bound))  # each segment on its own
     merged = merge_sources(found, hints.prediction if hints else None, pieces, encoded, c)
-    kept, dropped, repaired = repair_spans(chunk, [(s, e, label) for s, e, _, _, label, _ in merged])
+    kept, dropped, repaired = repair_spans(chunk, [(s, e, label) for s, e, _, _, label, _ in merged],
+                                           drop_stray=c.drop_stray_spans)
     fixed = []
     for s, e, label, k, changed in kept:
         if not changed:
@@ -547,7 +583,7 @@ _NUMBERISH = frozenset("0123456789０１２３４５６７８９,，.．零〇�
 AMOUNT_REACH = 64  # characters around a VALUE searched for the amount it may cut
 
 
-def repair_spans(text: str, spans: list[tuple[int, int, str]]):
+def repair_spans(text: str, spans: list[tuple[int, int, str]], *, drop_stray: bool = False):
     """Check decoded spans (start, end, label) of `text` against the text, as the rule engine's patterns would.
 
     - No span starts or ends inside markup (`<b>`, `</p>`): its edges are moved out, and a span of
@@ -558,6 +594,10 @@ def repair_spans(text: str, spans: list[tuple[int, int, str]]):
     - A VALUE closes a bracket it opened (100多场(次 → 100多场(次)) and does not start or end with a
       symbol, emoji or particle (93件😀 → 93件, 5天的 → 5天).
     - A VALUE the normaliser still cannot read (䶵, 236批251人次) is left out and listed.
+    - With `drop_stray` (decoding option drop_stray_spans), stray spans are left out and listed: a
+      one-character ORG or PROGRAM (区|委常委会), a one-character METRIC that no VALUE touches (a counted
+      noun such as 3个|村 stays; 不|予受理 goes), and a METRIC, VALUE or PROGRAM on a page-furniture line
+      (来源:司法局 作者:), where nothing is counted.
 
     Returns (kept, dropped, repaired): kept as (start, end, label, index of the input span, changed),
     dropped as {"text", "start", "end", "reason"} (the span as proposed), repaired as {"label", "text",
@@ -591,10 +631,14 @@ def repair_spans(text: str, spans: list[tuple[int, int, str]]):
             cur[0], cur[1] = prev[0], max(prev[1], cur[1])
             cur[4].append("merged with the VALUE next to it")
             merged_away.add(prev[3])
+    stray = _stray_spans(text, items) if drop_stray else {}
     kept, dropped, repaired = [], [], []
     for ns, ne, label, k, why in items:
         s, e, _ = spans[k]
         if k in merged_away:
+            continue
+        if k in stray:
+            dropped.append({"text": text[s:e], "start": s, "end": e, "reason": stray[k]})
             continue
         if label == "VALUE":
             norm = normalize_value(text[ns:ne] if ne > ns else text[s:e])
@@ -609,6 +653,25 @@ def repair_spans(text: str, spans: list[tuple[int, int, str]]):
                              "was_start": s, "was_end": e, "reason": "; ".join(why)})
         kept.append((ns, ne, label, k, bool(why)))
     return kept, dropped, repaired
+
+
+#: labels that count nothing on a page-furniture line (来源:司法局 作者:) and are dropped there
+FURNITURE_DROPPED = ("METRIC", "VALUE", "PROGRAM")
+
+
+def _stray_spans(text: str, items: list) -> dict[int, str]:
+    """{index of the input span: why it is dropped} of the stray spans among repaired `items` (see repair_spans)."""
+    out = {}
+    value_edges = {it[0] for it in items if it[2] == "VALUE"} | {it[1] for it in items if it[2] == "VALUE"}
+    furniture = furniture_lines(text)
+    for s, e, label, k, _ in items:
+        if e - s == 1 and label in ("ORG", "PROGRAM"):
+            out[k] = f"a one-character {label}"
+        elif e - s == 1 and label == "METRIC" and s not in value_edges and e not in value_edges:
+            out[k] = "a one-character METRIC that no VALUE touches"
+        elif label in FURNITURE_DROPPED and any(a <= s and e <= b for a, b in furniture):
+            out[k] = f"a {label} on a page-furniture line"
+    return out
 
 
 def _outside_markup(s: int, e: int, tags: list[tuple[int, int]]) -> tuple[int, int]:
