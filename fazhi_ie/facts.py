@@ -347,8 +347,7 @@ def _clean_time(time: str) -> str:
 def _clean_program(text: str, program: Span | None, metric: tuple[int, int]) -> str | None:
     """A program's text less leading function words (了行政执法全过程记录制度 → 行政执法全过程记录制度);
     None for a program inside the metric phrase or named by it (it only repeats the metric's title)."""
-    if program is None or (metric[0] <= program.start and program.end <= metric[1]) \
-            or program.text in text[metric[0]:metric[1]]:
+    if program is None or program.text in text[metric[0]:metric[1]]:  # inside the metric, or repeating it
         return None
     cleaned = program.text.lstrip(_PROGRAM_HEAD)
     return cleaned if len(cleaned) >= 2 else program.text
@@ -364,9 +363,8 @@ def _other_times(text: str, times: list[Span], value: Span, year: int | None) ->
         key = (t.text, role)
         if key not in chosen or distance < chosen[key][0]:
             chosen[key] = (distance, t)
-    kept = sorted((t for _, t in chosen.values()), key=lambda t: t.start)
-    return tuple(TimeRole(t.text, t.start, t.end, time_role(text, t.start, t.end), resolve_period(t.text, year))
-                 for t in kept)
+    kept = sorted(((t, role) for (_, role), (_, t) in chosen.items()), key=lambda item: item[0].start)
+    return tuple(TimeRole(t.text, t.start, t.end, role, resolve_period(t.text, year)) for t, role in kept)
 
 
 #: the words between the two values of a from-to pair (由A提高到B, 从A增至B, A下降至B)
